@@ -1,0 +1,139 @@
+"""The schema's defaults and presets, and the normaliser's decisions about the stack."""
+
+from pathlib import Path
+
+import pytest
+
+from wotemu_runtime.topology.errors import TopologyError
+from wotemu_runtime.topology.normalise import build_stack_model, canonical_netem
+from wotemu_runtime.topology.schema import Netem, json_schema
+from wotemu_runtime.topology.validate import validate_document
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = "demo-20260101T000000"
+
+
+def topology(**overrides):
+    doc = {
+        "experiment": {"name": "demo", "seed": 7},
+        "networks": [{"name": "cell", "conditions": "regular_3g"}],
+        "nodes": [{"name": "clock", "app": {"builtin": "clock"}, "networks": ["cell"]}],
+    }
+    doc.update(overrides)
+    return validate_document(doc, "test.yml", base_dir=ROOT)
+
+
+def service(model, name):
+    return next(s for s in model["services"] if s["name"] == name)
+
+
+def test_preset_numbers_are_upstream_figures():
+    netem = topology().networks[0].netem
+    assert (netem.delay, netem.jitter, netem.rate) == (300.0, 150.0, 1_500_000)
+    assert netem.loss is None
+
+
+def test_explicit_netem_overrides_only_its_keys():
+    topo = topology(networks=[{"name": "cell", "conditions": "lte", "netem": {"delay": "10ms", "loss": "1%"}}])
+    netem = topo.networks[0].netem
+    assert (netem.delay, netem.jitter, netem.rate) == (10.0, 10.0, 15_000_000)
+    assert netem.loss.probability == 1.0
+
+
+def test_canonical_netem_units_and_gemodel():
+    netem = Netem.model_validate(
+        {"delay": "40ms", "jitter": "1ms", "loss": {"model": "gemodel", "p": "1%", "bad_loss": "80%"}, "rate": "1mbit"}
+    )
+    canonical = canonical_netem(netem, seed=3)
+    assert canonical["delay_ms"] == 40.0 and canonical["rate_bps"] == 1_000_000 and canonical["seed"] == 3
+    assert canonical["loss"] == {"model": "gemodel", "p_pct": 1.0, "r_pct": 99.0, "h_pct": 20.0, "k_pct": 100.0}
+
+
+def test_no_conditions_means_an_unshaped_gateway_not_a_crash():
+    canonical = canonical_netem(topology(networks=[{"name": "cell"}]).networks[0].netem, 0)
+    assert canonical["delay_ms"] == 0 and canonical["rate_bps"] is None and canonical["loss"] is None
+
+
+def test_stack_model_services_and_roles():
+    model = build_stack_model(topology(), RUN, base_dir=ROOT)
+    assert [(s["name"], s["role"]) for s in model["services"]] == [
+        ("redis", "store"), ("gw_cell", "gateway"), ("clock", "node"),
+    ]
+    assert model["redis_secret"] == f"{RUN}-redis"
+    assert service(model, "redis")["caps"] == []  # least privilege: the store needs no capability
+    assert "NET_ADMIN" in service(model, "gw_cell")["caps"]
+
+
+def test_subnets_come_from_the_pool_and_control_is_first():
+    topo = topology(networks=[{"name": "cell"}, {"name": "lan", "subnet": "10.211.1.0/24"}, {"name": "wifi"}])
+    model = build_stack_model(topo, RUN, base_dir=ROOT)
+    assert model["control_network"]["subnet"] == "10.211.0.0/24"
+    assert [n["subnet"] for n in model["networks"]] == ["10.211.2.0/24", "10.211.1.0/24", "10.211.3.0/24"]
+
+
+def test_node_config_aliases_broker_and_seed():
+    topo = topology(
+        networks=[{"name": "cell"}, {"name": "lan"}],
+        nodes=[{"name": "clock", "app": {"builtin": "clock", "protocols": ["mqtt"]}, "networks": ["cell", "lan"]}],
+        brokers=[{"name": "mq", "networks": ["lan"]}],
+    )
+    model = build_stack_model(topo, RUN, base_dir=ROOT)
+    config = service(model, "clock")["config"]
+    assert config["hostname"] == "clock.cell"
+    assert [n["alias"] for n in config["networks"]] == ["clock.cell", "clock.lan"]
+    assert config["broker"] == {"host": "mq.lan", "port": 1883}
+    assert service(model, "gw_lan")["config"]["netem"]["seed"] == 8  # experiment seed + network index
+
+
+def test_path_apps_become_swarm_configs_pinned_by_digest():
+    topo = topology(nodes=[{"name": "server", "app": {"path": "apps/quickstart_server.py"}, "networks": ["cell"]}])
+    model = build_stack_model(topo, RUN, base_dir=ROOT)
+    (config,) = model["configs"]
+    assert config["file"] == str(ROOT / "apps" / "quickstart_server.py")
+    assert service(model, "server")["config"]["app"]["path"] == config["target"]
+    assert config["name"].startswith("demo_app_server_")
+
+
+def test_resources_and_placement():
+    topo = topology(
+        nodes=[{"name": "clock", "app": {"builtin": "clock"}, "networks": ["cell"],
+                "resources": {"cpu_limit": 0.5, "mem_limit": "150M"}, "placement": {"cpu_class": "small"}}]
+    )
+    clock = service(build_stack_model(topo, RUN, base_dir=ROOT), "clock")
+    assert clock["resources"] == {"limits": {"cpus": "0.5", "memory": str(150 * 2**20)}}
+    assert clock["constraints"] == ["node.labels.cpu_class == small"]
+
+
+HOSTS = [
+    {"name": "big", "labels": {"cpu_class": "large"}, "cpus": 8, "mem_bytes": 16 * 2**30},
+    {"name": "pi", "labels": {"cpu_class": "small"}, "cpus": 4, "mem_bytes": 2**30},
+]
+
+
+def test_placement_must_match_a_host():
+    doc = {"networks": [{"name": "cell"}],
+           "nodes": [{"name": "clock", "app": {"builtin": "clock"}, "networks": ["cell"],
+                      "placement": {"cpu_class": "medium"}}]}
+    validate_document(doc, "t.yml", base_dir=ROOT)  # without the inventory's hosts there is nothing to check
+    with pytest.raises(TopologyError, match=r"nodes\[0\].placement: no host has the labels cpu_class=medium; "
+                                            r"the inventory's labels are: cpu_class=large, cpu_class=small"):
+        validate_document(doc, "t.yml", base_dir=ROOT, hosts=HOSTS)
+
+
+def test_limits_must_fit_the_eligible_hosts():
+    doc = {"networks": [{"name": "cell"}],
+           "nodes": [{"name": "clock", "app": {"builtin": "clock"}, "networks": ["cell"],
+                      "placement": {"cpu_class": "small"}, "resources": {"cpu_limit": 6, "mem_limit": "2G"}}]}
+    with pytest.raises(TopologyError) as info:
+        validate_document(doc, "t.yml", base_dir=ROOT, hosts=HOSTS)
+    text = str(info.value)
+    assert "nodes[0].resources.cpu_limit: 6 cores, but the largest eligible host has 4" in text
+    assert "nodes[0].resources.mem_limit: 2147483648 bytes, but the largest eligible host has 1073741824" in text
+
+
+def test_json_schema_describes_units_and_forbids_unknown_keys():
+    schema = json_schema()
+    netem = schema["$defs"]["Netem"]
+    assert netem["additionalProperties"] is False
+    assert {"type": "string"} in netem["properties"]["delay"]["anyOf"]
+    assert schema["required"] == ["networks", "nodes"]

@@ -1,0 +1,219 @@
+"""Checks that relate values to each other: names, references, subnets, brokers, placement.
+
+They read the raw document (not the validated model) so that they can report alongside the
+schema's errors: a user fixes everything in one pass.
+"""
+
+from collections import Counter
+from ipaddress import IPv4Network
+from pathlib import Path
+
+from wotemu_runtime.topology import units
+from wotemu_runtime.topology.errors import Problem
+
+RESERVED_SERVICES = {"redis": "the stack's metrics store"}
+MAX_SERVICE_NAME = 63  # Docker's limit for `<stack>_<service>`
+
+
+def _items(data: dict, key: str) -> list[tuple[int, dict]]:
+    value = data.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(index, item) for index, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _names(data: dict, key: str) -> dict[str, int]:
+    return {item["name"]: index for index, item in _items(data, key) if isinstance(item.get("name"), str)}
+
+
+def _duplicates(data: dict, keys: tuple[str, ...], what: str) -> list[Problem]:
+    seen = Counter(
+        item.get("name") for key in keys for _, item in _items(data, key) if isinstance(item.get("name"), str)
+    )
+    return [
+        Problem((key, index, "name"), f"{what} name {item['name']!r} is used more than once")
+        for key in keys
+        for index, item in _items(data, key)
+        if seen.get(item.get("name"), 0) > 1
+    ]
+
+
+def _network_refs(data: dict, key: str, networks: dict) -> list[Problem]:
+    problems = []
+    for index, item in _items(data, key):
+        refs = item.get("networks")
+        if not isinstance(refs, list):
+            continue
+        for ref_index, ref in enumerate(refs):
+            if isinstance(ref, str) and ref not in networks:
+                valid = ", ".join(networks) or "(none defined)"
+                problems.append(Problem((key, index, "networks", ref_index), f"unknown network {ref!r}; defined: {valid}"))
+        for ref, count in Counter(r for r in refs if isinstance(r, str)).items():
+            if count > 1:
+                problems.append(Problem((key, index, "networks"), f"network {ref!r} is listed twice"))
+    return problems
+
+
+def _service_names(data: dict) -> list[Problem]:
+    stack = (data.get("experiment") or {}).get("name", "wotemu") if isinstance(data.get("experiment"), dict) else "wotemu"
+    problems = []
+    for key in ("nodes", "brokers"):
+        for index, item in _items(data, key):
+            name = item.get("name")
+            if name in RESERVED_SERVICES:
+                problems.append(Problem((key, index, "name"), f"{name!r} is reserved for {RESERVED_SERVICES[name]}"))
+            if isinstance(name, str) and isinstance(stack, str) and len(f"{stack}_{name}") > MAX_SERVICE_NAME:
+                problems.append(
+                    Problem((key, index, "name"), f"'{stack}_{name}' is longer than Docker's {MAX_SERVICE_NAME} characters")
+                )
+    return problems
+
+
+def _brokers(data: dict, networks: dict) -> list[Problem]:
+    brokers = {name: item for _, item in _items(data, "brokers") if isinstance(name := item.get("name"), str)}
+    problems = []
+    for index, node in _items(data, "nodes"):
+        app = node.get("app") if isinstance(node.get("app"), dict) else {}
+        protocols = app.get("protocols") if isinstance(app.get("protocols"), list) else []
+        chosen = node.get("broker")
+        if chosen is not None:
+            if chosen not in brokers:
+                valid = ", ".join(brokers) or "(none defined)"
+                problems.append(Problem(("nodes", index, "broker"), f"unknown broker {chosen!r}; defined: {valid}"))
+                continue
+        elif "mqtt" in protocols:
+            if not brokers:
+                problems.append(
+                    Problem(("nodes", index, "app", "protocols"), "MQTT needs a broker: add one under `brokers`")
+                )
+                continue
+            if len(brokers) > 1:
+                problems.append(
+                    Problem(("nodes", index), f"several brokers exist; choose one with `broker: ` ({', '.join(brokers)})")
+                )
+                continue
+            chosen = next(iter(brokers))
+        if chosen is None:
+            continue
+        shared = set(node.get("networks") or []) & set(brokers[chosen].get("networks") or [])
+        if not shared and isinstance(node.get("networks"), list):
+            problems.append(
+                Problem(("nodes", index, "networks"), f"shares no network with its broker {chosen!r}, so cannot reach it")
+            )
+    return problems
+
+
+def _subnets(data: dict) -> list[Problem]:
+    explicit = []
+    for index, item in _items(data, "networks"):
+        try:
+            explicit.append((index, IPv4Network(item["subnet"])))
+        except (KeyError, ValueError, TypeError):
+            continue
+    problems = []
+    for position, (index, subnet) in enumerate(explicit):
+        for other_index, other in explicit[:position]:
+            if subnet.overlaps(other):
+                problems.append(
+                    Problem(("networks", index, "subnet"), f"{subnet} overlaps networks[{other_index}].subnet ({other})")
+                )
+    return problems
+
+
+def _pool(data: dict) -> list[Problem]:
+    """The pool must hold a /24 for the control network and each network without a subnet."""
+    experiment = data.get("experiment") if isinstance(data.get("experiment"), dict) else {}
+    try:
+        pool = IPv4Network(experiment.get("subnet_pool", "10.211.0.0/16"))
+    except (ValueError, TypeError):
+        return []  # the schema reports the bad value
+    needed = 1 + sum(1 for _, item in _items(data, "networks") if not item.get("subnet"))
+    available = 2 ** (24 - pool.prefixlen) if pool.prefixlen <= 24 else 0
+    if available < needed:
+        return [
+            Problem(
+                ("experiment", "subnet_pool"),
+                f"{pool} holds {available} /24 subnets but {needed} are needed (one per network plus one for control)",
+            )
+        ]
+    return []
+
+
+def _app_paths(data: dict, base_dir: Path) -> list[Problem]:
+    problems = []
+    for index, node in _items(data, "nodes"):
+        app = node.get("app")
+        if isinstance(app, dict) and isinstance(app.get("path"), str):
+            path = base_dir / app["path"]
+            if not path.is_file():
+                problems.append(
+                    Problem(("nodes", index, "app", "path"), f"no such file: {path} (paths are relative to {base_dir})")
+                )
+            elif path.suffix != ".py":
+                problems.append(Problem(("nodes", index, "app", "path"), "an app is a Python file ending in .py"))
+    return problems
+
+
+def _placement(data: dict, hosts: list[dict]) -> list[Problem]:
+    """Against the inventory's hosts: some host must carry the labels and have room for the limits."""
+    problems = []
+    for key in ("nodes", "brokers"):
+        for index, item in _items(data, key):
+            placement = item.get("placement") if isinstance(item.get("placement"), dict) else {}
+            matching = [
+                host
+                for host in hosts
+                if all(str(host.get("labels", {}).get(label)) == str(value) for label, value in placement.items())
+            ]
+            if not matching:
+                known = sorted({f"{k}={v}" for host in hosts for k, v in host.get("labels", {}).items()})
+                wanted = ", ".join(f"{k}={v}" for k, v in placement.items())
+                problems.append(
+                    Problem(
+                        (key, index, "placement"),
+                        f"no host has the labels {wanted}; the inventory's labels are: {', '.join(known) or '(none)'}",
+                    )
+                )
+                continue
+            resources = item.get("resources") if isinstance(item.get("resources"), dict) else {}
+            problems += _fits(key, index, resources, matching)
+    return problems
+
+
+def _fits(key: str, index: int, resources: dict, hosts: list[dict]) -> list[Problem]:
+    problems = []
+    cpus = max((h["cpus"] for h in hosts if h.get("cpus")), default=None)
+    mem = max((h["mem_bytes"] for h in hosts if h.get("mem_bytes")), default=None)
+    cpu_limit = resources.get("cpu_limit")
+    if cpus and isinstance(cpu_limit, int | float) and cpu_limit > cpus:
+        problems.append(
+            Problem((key, index, "resources", "cpu_limit"), f"{cpu_limit} cores, but the largest eligible host has {cpus}")
+        )
+    try:
+        mem_limit = units.size_bytes(resources["mem_limit"])
+    except (KeyError, ValueError):
+        return problems
+    if mem and mem_limit > mem:
+        problems.append(
+            Problem(
+                (key, index, "resources", "mem_limit"),
+                f"{mem_limit} bytes, but the largest eligible host has {mem} bytes of memory",
+            )
+        )
+    return problems
+
+
+def check(data: dict, base_dir: Path, hosts: list[dict] | None = None) -> list[Problem]:
+    networks = _names(data, "networks")
+    problems = _duplicates(data, ("networks",), "network")
+    problems += _duplicates(data, ("nodes", "brokers"), "service")
+    problems += _service_names(data)
+    problems += _network_refs(data, "nodes", networks)
+    problems += _network_refs(data, "brokers", networks)
+    problems += _brokers(data, networks)
+    problems += _subnets(data)
+    problems += _pool(data)
+    problems += _app_paths(data, base_dir)
+    if hosts:
+        problems += _placement(data, hosts)
+    return problems

@@ -1,0 +1,207 @@
+"""The topology schema: what a user may write in a topology file, with units and defaults.
+
+Pydantic checks each value on its own (types, units, ranges, unknown keys); the checks that
+relate values to each other (references, duplicates, placement) live in `checks.py`.
+"""
+
+from ipaddress import IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+
+from wotemu_runtime.topology import units
+from wotemu_runtime.topology.presets import PRESETS
+
+BUILTIN_APPS = ("reader", "subscriber", "caller", "worker", "clock", "error")
+PROTOCOLS = ("http", "ws", "coap", "mqtt")
+DISTRIBUTIONS = ("normal", "pareto", "paretonormal", "uniform")
+
+# A DNS label (it becomes part of `<node>.<network>` host names) that is also a valid Docker name.
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
+STACK_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,29}$"
+ENV_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+LABEL_PATTERN = r"^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$"
+HTTPS_PATTERN = r"^https://\S+$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+def _unit(parser, example: str, minimum: float | None = None):
+    """A number field that also accepts a string with a unit (`40ms`, `15mbit`, `0.5%`)."""
+    schema = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}], "examples": [example]}
+    checks = [BeforeValidator(parser), WithJsonSchema(schema)]
+    if minimum is not None:
+        checks.append(Field(gt=minimum))
+    return Annotated[float, *checks]
+
+
+DurationMs = _unit(units.duration_ms, "40ms")
+DurationS = _unit(units.duration_s, "120s", minimum=0)
+Percent = _unit(units.percent, "1%")
+Rate = _unit(units.rate_bps, "15mbit", minimum=0)
+Size = _unit(units.size_bytes, "150M", minimum=0)
+Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits and inner '-'")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class RandomLoss(Strict):
+    """Independent losses, optionally correlated with the previous packet's fate."""
+
+    model: Literal["random"] = "random"
+    probability: Percent
+    correlation: Percent = 0.0
+
+
+class GilbertElliottLoss(Strict):
+    """Two-state Gilbert–Elliott model, as tc-netem's `loss gemodel p r 1-h 1-k`."""
+
+    model: Literal["gemodel"]
+    p: Percent = Field(description="probability of moving from the good to the bad state")
+    r: Percent | None = Field(None, description="probability of moving from bad to good (default 100% - p)")
+    bad_loss: Percent = Field(100.0, description="loss probability in the bad state (tc's 1-h)")
+    good_loss: Percent = Field(0.0, description="loss probability in the good state (tc's 1-k)")
+
+
+def _loss_shorthand(value: Any) -> Any:
+    # `loss: 1%` is the common case; it means independent random loss.
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return {"model": "random", "probability": value}
+    if isinstance(value, dict) and "model" not in value:
+        return {"model": "random", **value}
+    return value
+
+
+Loss = Annotated[RandomLoss | GilbertElliottLoss, Field(discriminator="model"), BeforeValidator(_loss_shorthand)]
+
+
+class Netem(Strict):
+    """Conditions applied to every packet crossing the network (each direction once)."""
+
+    delay: DurationMs = Field(0.0, description="one-way delay added in each direction")
+    jitter: DurationMs = 0.0
+    distribution: Literal[DISTRIBUTIONS] = "normal"
+    correlation: Percent = Field(0.0, description="correlation of each delay with the previous one")
+    loss: Loss | None = None
+    duplicate: Percent = 0.0
+    corrupt: Percent = 0.0
+    reorder: Percent = 0.0
+    reorder_correlation: Percent = 0.0
+    rate: Rate | None = None
+    limit: int = Field(1000, gt=0, description="queue limit in packets")
+
+    @model_validator(mode="after")
+    def _delay_needed(self):
+        if self.jitter and not self.delay:
+            raise ValueError("`jitter` needs a `delay` to vary around")
+        if self.reorder and not self.delay:
+            raise ValueError("`reorder` needs a `delay`: reordered packets are the ones sent without it")
+        return self
+
+
+class Network(Strict):
+    name: Name
+    conditions: Literal[tuple(PRESETS)] | None = Field(None, description="a preset; `netem` keys override it")
+    netem: Netem = Netem()
+    subnet: IPv4Network | None = Field(None, description="default: the next /24 of experiment.subnet_pool")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("conditions") in PRESETS:
+            explicit = data.get("netem") if isinstance(data.get("netem"), dict) else {}
+            if isinstance(data.get("netem"), dict) or data.get("netem") is None:
+                data = {**data, "netem": {**PRESETS[data["conditions"]], **explicit}}
+        return data
+
+
+class App(Strict):
+    builtin: Literal[BUILTIN_APPS] | None = None
+    path: str | None = Field(None, description="a Python file, relative to the project directory")
+    url: str | None = Field(None, pattern=HTTPS_PATTERN, description="an https URL")
+    sha256: str | None = Field(None, pattern=SHA256_PATTERN, description="pins the file fetched from `url`")
+    params: dict[str, Any] = {}
+    protocols: list[Literal[PROTOCOLS]] = Field(["http", "ws", "coap"], description="bindings the node serves")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        sources = [key for key in ("builtin", "path", "url") if getattr(self, key) is not None]
+        if len(sources) != 1:
+            raise ValueError(f"give exactly one of `builtin`, `path` or `url` (got {len(sources)})")
+        if self.sha256 and not self.url:
+            raise ValueError("`sha256` pins a file fetched from `url`; it needs `url`")
+        if len(set(self.protocols)) != len(self.protocols):
+            raise ValueError("`protocols` lists a protocol twice")
+        return self
+
+
+class Resources(Strict):
+    cpu_limit: float | None = Field(None, gt=0, description="cores, e.g. 0.5")
+    cpu_reservation: float | None = Field(None, gt=0)
+    mem_limit: Size | None = Field(None, description="e.g. 150M; Docker's minimum is 6M")
+    mem_reservation: Size | None = None
+
+    @field_validator("mem_limit")
+    @classmethod
+    def _docker_minimum(cls, value):
+        if value is not None and value < 6 * 1024**2:
+            raise ValueError(f"Docker needs at least 6M of memory, got {int(value)} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _reservation_within_limit(self):
+        for kind in ("cpu", "mem"):
+            limit, reservation = getattr(self, f"{kind}_limit"), getattr(self, f"{kind}_reservation")
+            if limit is not None and reservation is not None and reservation > limit:
+                raise ValueError(f"`{kind}_reservation` is above `{kind}_limit`")
+        return self
+
+
+Placement = dict[Annotated[str, Field(pattern=LABEL_PATTERN)], str | int | bool]
+
+
+class Node(Strict):
+    name: Name
+    app: App
+    networks: list[Name] = Field(min_length=1)
+    scale: int = Field(1, ge=1, le=1000, description="replicas")
+    resources: Resources = Resources()
+    placement: Placement = Field({}, description="swarm node labels this service must run on")
+    env: dict[Annotated[str, Field(pattern=ENV_PATTERN)], str | int | float | bool] = {}
+    broker: Name | None = Field(None, description="the broker for MQTT (default: the only one)")
+
+
+class Broker(Strict):
+    name: Name
+    networks: list[Name] = Field(min_length=1)
+    resources: Resources = Resources()
+    placement: Placement = {}
+
+
+class ExtraPorts(Strict):
+    tcp: list[Annotated[int, Field(ge=1, le=65535)]] = []
+    udp: list[Annotated[int, Field(ge=1, le=65535)]] = []
+
+
+class Experiment(Strict):
+    name: str = Field("wotemu", pattern=STACK_PATTERN, description="the stack name")
+    duration: DurationS = Field(120.0, description="run time after every node is ready")
+    seed: int = Field(0, ge=0, lt=2**32)
+    subnet_pool: IPv4Network = Field(IPv4Network("10.211.0.0/16"), description="networks get /24s from it")
+    system_period: DurationS = Field(2.0, description="system metrics sampling period")
+    extra_ports: ExtraPorts = Field(ExtraPorts(), description="more app ports to route through gateways")
+
+
+class Topology(Strict):
+    experiment: Experiment = Experiment()
+    networks: list[Network] = Field(min_length=1)
+    nodes: list[Node] = Field(min_length=1)
+    brokers: list[Broker] = []
+
+
+def json_schema() -> dict:
+    schema = Topology.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "WoTemu topology"
+    return schema
