@@ -19,6 +19,10 @@ def connect(config: dict, **kwargs) -> redis.Redis:
     elif store.get("password"):
         password = store["password"]
     return redis.Redis(
-        host=store["host"], port=int(store.get("port", 6379)), password=password,
-        socket_timeout=5, socket_connect_timeout=5, **kwargs,
+        host=store["host"],
+        port=int(store.get("port", 6379)),
+        password=password,
+        socket_timeout=5,
+        socket_connect_timeout=5,
+        **kwargs,
     )

@@ -1,0 +1,79 @@
+"""Export into the bundle files of design §8.4, through the function and the CLI."""
+
+import gzip
+import json
+import subprocess
+import sys
+
+from wotemu_runtime.metrics.export import KINDS, drops_totals, export_run
+from wotemu_runtime.metrics.writer import MetricsWriter
+
+
+def read_jsonl_gz(path):
+    with gzip.open(path, "rt") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def test_every_kind_gets_a_file_and_extra_kinds_are_kept(config, redis_server, tmp_path):
+    writer = MetricsWriter(config)
+    for index in range(7):
+        writer.write("interactions", side="consumer", verb="readproperty", latency_s=0.01 * index)
+    writer.write("custom", note="a kind outside §8.3")
+    assert writer.close(5) == 0
+    with redis_server.client() as client:
+        counts = export_run(client, config["run_id"], tmp_path)
+    assert counts == {**dict.fromkeys(KINDS, 0), "interactions": 7, "custom": 1}
+    for kind in (*KINDS, "custom"):
+        assert (tmp_path / f"{kind}.jsonl.gz").is_file()
+    assert read_jsonl_gz(tmp_path / "system.jsonl.gz") == []
+    rows = read_jsonl_gz(tmp_path / "interactions.jsonl.gz")
+    assert [r["latency_s"] for r in rows] == [0.01 * i for i in range(7)]
+
+
+def test_drops_totals_sum_per_kind(config, redis_server):
+    with redis_server.client() as client:
+        stream = f"wotemu:{config['run_id']}:rec:drops"
+        for kind, count in (("app", 3), ("system", 1), ("app", 4)):
+            client.xadd(stream, {"r": json.dumps({"kind": kind, "count": count})})
+        assert drops_totals(client, config["run_id"]) == {"app": 7, "system": 1}
+
+
+def test_export_command(config, redis_server, tmp_path):
+    writer = MetricsWriter(config)
+    writer.write("lifecycle", event="start", detail="")
+    writer.close(5)
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    out = tmp_path / "bundle"
+    result = subprocess.run(
+        [sys.executable, "-m", "wotemu_runtime", "export", "--config", str(config_file), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = json.loads(result.stdout)
+    assert summary["records"]["lifecycle"] == 1 and summary["drops"] == {}
+    assert len(read_jsonl_gz(out / "lifecycle.jsonl.gz")) == 1
+    # Without a service config: explicit store and run.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wotemu_runtime",
+            "export",
+            "--redis-host",
+            "127.0.0.1",
+            "--redis-port",
+            str(redis_server.port),
+            "--password-file",
+            str(redis_server.password_file),
+            "--run-id",
+            config["run_id"],
+            "--out",
+            str(tmp_path / "again"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout)["records"]["lifecycle"] == 1

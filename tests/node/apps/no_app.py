@@ -1,0 +1,5 @@
+"""Test app file without an `app` function."""
+
+
+def main():
+    return None

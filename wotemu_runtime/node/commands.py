@@ -1,0 +1,46 @@
+"""Sub-commands `node` (run a WoTPy app, instrumented) and `broker` (mosquitto for MQTT nodes)."""
+
+import argparse
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def _load_config(path: str | None) -> dict | None:
+    from wotemu_runtime.config import ConfigError, load_service_config
+
+    try:
+        return load_service_config(path)
+    except ConfigError as ex:
+        log.error("%s", ex)
+        return None
+
+
+def _node(args: argparse.Namespace) -> int:
+    config = _load_config(args.config)
+    if config is None:
+        return 2
+    from wotemu_runtime.node.runner import run_node
+
+    return run_node(config)
+
+
+def _broker(args: argparse.Namespace) -> int:
+    config = _load_config(args.config)
+    if config is None:
+        return 2
+    from wotemu_runtime.node.broker import run_broker
+
+    return run_broker(config)
+
+
+def register(subparsers) -> None:
+    node = subparsers.add_parser(
+        "node",
+        help="run this node's WoTPy app with its servient, recording interactions and system metrics",
+    )
+    node.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    node.set_defaults(func=_node)
+    broker = subparsers.add_parser("broker", help="run mosquitto for the MQTT nodes, with system metrics")
+    broker.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    broker.set_defaults(func=_broker)

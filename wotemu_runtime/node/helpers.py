@@ -1,0 +1,98 @@
+"""Helpers for apps: find peers' Things through their catalogues, write app-defined metrics.
+
+Importable (`from wotemu_runtime.node import helpers`) and bound to the node in `conf`
+(`conf.wait_node(...)`, `conf.consume_thing(...)`, `conf.write_metric(...)`).
+"""
+
+import asyncio
+import json
+import logging
+import os
+import random
+import time
+
+from tornado.httpclient import AsyncHTTPClient
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CATALOGUE_PORT = 9090
+
+
+async def fetch_catalogue(host: str, port: int = DEFAULT_CATALOGUE_PORT, timeout: float = 10.0) -> dict:
+    """The expanded catalogue of a servient: {title: Thing Description}."""
+    response = await AsyncHTTPClient().fetch(f"http://{host}:{port}/?expanded=1", request_timeout=timeout)
+    return json.loads(response.body)
+
+
+def _find(catalogue: dict, thing_id: str) -> dict | None:
+    return next((td for td in catalogue.values() if td.get("id") == thing_id), None)
+
+
+async def wait_node(
+    host: str,
+    thing_ids: tuple[str, ...] | list[str] = (),
+    *,
+    port: int = DEFAULT_CATALOGUE_PORT,
+    timeout: float = 120.0,
+    interval: float = 2.0,
+) -> dict:
+    """Poll a peer's catalogue until it answers and lists every id in `thing_ids`; return the catalogue."""
+    deadline = time.monotonic() + timeout
+    while True:
+        problem = None
+        try:
+            catalogue = await fetch_catalogue(host, port, timeout=min(10.0, timeout))
+            missing = [tid for tid in thing_ids if _find(catalogue, tid) is None]
+            if not missing:
+                return catalogue
+            problem = f"Things not exposed yet: {', '.join(missing)}"
+        except Exception as ex:  # connection refused, DNS not yet resolvable, HTTP errors, bad JSON
+            problem = f"{type(ex).__name__}: {ex}"
+        if time.monotonic() + interval > deadline:
+            raise TimeoutError(f"{host}:{port}: not ready after {timeout:.0f} s ({problem})")
+        log.debug("waiting for %s:%d: %s", host, port, problem)
+        await asyncio.sleep(interval)
+
+
+async def consume_thing(wot, host: str, thing_id: str, *, port: int = DEFAULT_CATALOGUE_PORT):
+    """A ConsumedThing for the Thing with id `thing_id` in the servient at `host`."""
+    td = _find(await fetch_catalogue(host, port), thing_id)
+    if td is None:
+        raise LookupError(f"{host}:{port}: no Thing with id {thing_id!r} in the catalogue")
+    return wot.consume(json.dumps(td))
+
+
+def write_metric(writer, metric: str, value: float | None = None, **data) -> None:
+    """Record an app-defined metric (`app` kind): a number and/or a free JSON object."""
+    writer.write("app", metric=metric, value=value, data=data)
+
+
+class AppConf(dict):
+    """What an app receives as `conf`: the node's service config (a dict) plus its helpers."""
+
+    def __init__(self, config: dict, writer):
+        super().__init__(config)
+        self.writer = writer
+        # Per-replica randomness, reproducible from the experiment seed.
+        slot = os.environ.get("WOTEMU_TASK_SLOT", "0")
+        self.rng = random.Random(f"{config.get('seed', 0)}:{config.get('service', '')}:{slot}")
+
+    @property
+    def catalogue_port(self) -> int:
+        return int(self.get("ports", {}).get("catalogue", DEFAULT_CATALOGUE_PORT))
+
+    def write_metric(self, metric: str, value: float | None = None, **data) -> None:
+        write_metric(self.writer, metric, value, **data)
+
+    def _address(self, host: str) -> tuple[str, int]:
+        """`host` or `host:port`; peers' catalogues are on this node's catalogue port by default."""
+        name, _, port = host.rpartition(":") if ":" in host else (host, "", "")
+        return name, int(port) if port else self.catalogue_port
+
+    async def wait_node(self, host: str, thing_ids=(), **kwargs) -> dict:
+        name, port = self._address(host)
+        return await wait_node(name, thing_ids, port=port, **kwargs)
+
+    async def consume_thing(self, wot, host: str, thing_id: str):
+        name, port = self._address(host)
+        return await consume_thing(wot, name, thing_id, port=port)

@@ -1,0 +1,71 @@
+"""Workarounds for wotpy 0.18.0 / aiocoap 0.4.17 (measured in notes/wotpy.md), applied once per process.
+
+* WS and MQTT clients open a connection per call and, when closing it, poll their receive loops
+  with sleeps of 0.1-1 s: a loopback read took about 1 s. The sleeps are shortened here.
+* Their teardown still idles a few milliseconds after the answer has arrived. `teardown_started`
+  marks the moment a call starts tearing down, so the instrumentation can stop the clock there:
+  latency then covers connecting, the request and the answer (network + peer), not the clean-up.
+* aiocoap replays the latest notification to every new iterator and wotpy's CoAP client makes a
+  new iterator per notification: observing floods. The fix keeps one iterator per observation.
+"""
+
+import contextvars
+import functools
+import time
+
+import aiocoap.protocol
+from wotpy.protocols.enums import Protocols
+from wotpy.protocols.mqtt.client import MQTTClient
+from wotpy.protocols.ws.client import WebsocketClient
+
+# How long an MQTT client's deliver loop waits for a message before checking whether to stop.
+# It bounds the teardown idling of each call; shorter costs more wake-ups in live subscriptions.
+MQTT_DELIVER_TIMEOUT_S = 0.02
+
+# perf_counter() at which the current task's client call began its teardown (None: not yet).
+teardown_started: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "teardown_started", default=None
+)
+
+_applied = False
+
+
+def _stamp_teardown(method):
+    @functools.wraps(method)
+    async def wrapper(*args, **kwargs):
+        if teardown_started.get() is None:
+            teardown_started.set(time.perf_counter())
+        return await method(*args, **kwargs)
+
+    return wrapper
+
+
+def _observation_iterator_once(original):
+    @functools.wraps(original)
+    def __aiter__(self):
+        if getattr(self, "_wotemu_iterator", None) is None:
+            self._wotemu_iterator = original(self)
+        return self._wotemu_iterator
+
+    return __aiter__
+
+
+def apply() -> None:
+    """Patch the library classes (idempotent)."""
+    global _applied
+    if _applied:
+        return
+    _applied = True
+    WebsocketClient.SLEEP_AFTER_ERR_SECS = 0.005
+    WebsocketClient.RECEIVE_LOOP_TERMINATE_SLEEP_SECS = 0.005
+    MQTTClient.DELIVER_TERMINATE_LOOP_SLEEP_SECS = 0.005
+    WebsocketClient._stop_conn = _stamp_teardown(WebsocketClient._stop_conn)
+    MQTTClient._disconnect_client = _stamp_teardown(MQTTClient._disconnect_client)
+    aiocoap.protocol.ClientObservation.__aiter__ = _observation_iterator_once(
+        aiocoap.protocol.ClientObservation.__aiter__
+    )
+
+
+def clients_config() -> dict:
+    """Per-protocol client settings for `Servient(clients_config=...)`."""
+    return {Protocols.MQTT: {"deliver_timeout_secs": MQTT_DELIVER_TIMEOUT_S}}
