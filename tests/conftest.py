@@ -5,7 +5,9 @@ A missing prerequisite is a failure with a clear message, never a skip: `make te
 """
 
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,12 +19,16 @@ def require_command(*names: str) -> None:
     """Fail the test unless every named executable is on PATH."""
     missing = [name for name in names if shutil.which(name) is None]
     if missing:
-        pytest.fail(f"prerequisite missing: {', '.join(missing)} (run `make setup` or `.ci/run`)", pytrace=False)
+        pytest.fail(
+            f"prerequisite missing: {', '.join(missing)} (run `make setup` or `.ci/run`)", pytrace=False
+        )
 
 
 def require_root() -> None:
     if os.geteuid() != 0:
-        pytest.fail("prerequisite missing: these tests need root (network namespaces, iptables)", pytrace=False)
+        pytest.fail(
+            "prerequisite missing: these tests need root (network namespaces, iptables)", pytrace=False
+        )
 
 
 @pytest.fixture
@@ -31,3 +37,36 @@ def artifacts_dir() -> Path:
     path = ROOT / "tests" / "artifacts"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", re.MULTILINE)
+
+
+def run_playbook(playbook: str, *args: str, timeout: float = 900) -> dict[str, dict[str, int]]:
+    """Run `ansible-playbook` from the repository root; fail with its output unless it succeeds.
+
+    Returns the PLAY RECAP as {host: {"ok": n, "changed": n, "failed": n, ...}}.
+    """
+    require_command("ansible-playbook")
+    proc = subprocess.run(
+        ["ansible-playbook", playbook, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    if proc.returncode != 0:
+        pytest.fail(
+            f"{playbook} failed (rc {proc.returncode}):\n{proc.stdout[-8000:]}\n{proc.stderr[-4000:]}"
+        )
+    recap = proc.stdout.rpartition("PLAY RECAP")[2]
+    return {
+        m[1]: {k: int(v) for k, v in (kv.split("=") for kv in m[2].split())}
+        for m in RECAP_LINE.finditer(recap)
+    }
+
+
+@pytest.fixture(scope="session")
+def runtime_image() -> str:
+    """The runtime image, built (or found current) once per session by the real build-image playbook."""
+    require_command("docker", "debootstrap")
+    run_playbook("playbooks/build-image.yml")
+    from wotemu_runtime import __version__
+
+    return f"wotemu-runtime:{__version__}"

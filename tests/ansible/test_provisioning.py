@@ -1,0 +1,89 @@
+"""The provision and build-image phases on this machine (inventory/local.yml), through the real playbooks."""
+
+import json
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT, require_command, run_playbook
+
+PLAYBOOKS = ["playbooks/provision.yml", "playbooks/build-image.yml"]
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_syntax_check(playbook):
+    run_playbook(playbook, "--syntax-check")
+
+
+def test_ansible_lint_production_profile():
+    require_command("ansible-lint")
+    proc = subprocess.run(
+        ["ansible-lint", "--nocolor", "-f", "pep8"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_vagrantfile_validates():
+    require_command("vagrant")
+    proc = subprocess.run(
+        ["vagrant", "validate", "--ignore-provider"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.docker
+def test_provision_is_idempotent_and_the_inventory_owns_the_labels():
+    run_playbook("playbooks/provision.yml")  # the first run may init the swarm
+    node = docker("info", "--format", "{{.Swarm.NodeID}}").strip()
+    docker("node", "update", "--label-add", "wotemu_test_stale=1", node)
+
+    run_playbook("playbooks/provision.yml")
+    recap = run_playbook("playbooks/provision.yml")
+
+    assert recap["localhost"]["changed"] == 0, recap
+    swarm = docker("info", "--format", "{{.Swarm.LocalNodeState}} manager={{.Swarm.ControlAvailable}}")
+    assert swarm.split() == ["active", "manager=true"]
+    labels = json.loads(docker("node", "inspect", node, "--format", "{{json .Spec.Labels}}"))
+    assert "wotemu_test_stale" not in labels
+    assert {"arch", "cpus", "mem_mb"} <= set(labels)
+
+
+@pytest.mark.docker
+def test_image_build_is_idempotent(runtime_image):
+    recap = run_playbook("playbooks/build-image.yml")
+    assert recap["localhost"]["changed"] == 0, recap
+
+
+@pytest.mark.docker
+def test_image_runs_the_runtime(runtime_image):
+    help_text = docker_run(runtime_image, "--help")
+    assert "usage: wotemu" in help_text
+    imports = (
+        "import wotpy, pyroute2, netfilterqueue, redis, redis.asyncio, psutil, pydantic, yaml; print('ok')"
+    )
+    assert docker_run(runtime_image, "-c", imports, entrypoint="python3").strip() == "ok"
+    tools = (
+        "for c in tc iptables mosquitto redis-server; do command -v $c >/dev/null || echo missing $c; done"
+    )
+    assert docker_run(runtime_image, "-c", tools, entrypoint="sh") == ""
+
+
+@pytest.mark.docker
+def test_image_is_small_and_has_no_build_tools(runtime_image):
+    assert int(docker("image", "inspect", runtime_image, "--format", "{{.Size}}")) <= 350 * 10**6
+    assert docker_run(runtime_image, "-c", "command -v gcc cc pip || true", entrypoint="sh") == ""
+
+
+def docker_run(image: str, *args: str, entrypoint: str | None = None) -> str:
+    cmd = ["docker", "run", "--rm", "--network", "none"]
+    if entrypoint:
+        cmd += ["--entrypoint", entrypoint]
+    proc = subprocess.run([*cmd, image, *args], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def docker(*args: str) -> str:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
