@@ -1,0 +1,126 @@
+"""The product as the user runs it: `wotemu run` through the real playbooks on a one-node swarm.
+
+One run serves every assertion (it takes a few minutes): the bundle's contents, a replica killed
+mid-run and restarted by Swarm, the report, and a clean swarm afterwards.
+"""
+
+import gzip
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.conftest import ROOT, require_command
+
+TOPOLOGY = Path(__file__).parent / "e2e.yml"
+STACK = "wtest-e2e"
+
+
+def _records(bundle: Path, kind: str) -> list[dict]:
+    with gzip.open(bundle / f"{kind}.jsonl.gz", "rt") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def _kill_one_reader_during_the_run(client: docker.DockerClient, process: subprocess.Popen, log: Path) -> str:
+    """Once the run phase has begun (its progress shows the time left), kill one reader's container."""
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline and process.poll() is None:
+        if "s left" in log.read_text():
+            (victim, *_) = client.containers.list(filters={"label": f"com.docker.swarm.service.name={STACK}_reader"})
+            victim.kill()
+            return victim.labels["com.docker.swarm.task.name"]
+        time.sleep(1)
+    pytest.fail(f"the run phase never began:\n{log.read_text()[-5000:]}")
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    require_command("docker", "ansible-playbook")
+    results = tmp_path_factory.mktemp("results")
+    log = results / "wotemu-run.log"
+    client = docker.from_env()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "wotemu_runtime", "run", str(TOPOLOGY), "-e", f"experiment_results_dir={results}"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )
+        killed = _kill_one_reader_during_the_run(client, process, log)
+        process.wait(timeout=900)
+    output = log.read_text()
+    assert process.returncode == 0, output[-5000:]
+    (bundle,) = (results / STACK).iterdir()
+    return {"bundle": bundle, "output": output, "killed": killed, "client": client}
+
+
+def test_run_prints_progress_and_the_report_path(finished_run):
+    output = finished_run["output"]
+    assert "gateways shaping" in output and "nodes ready" in output and "s left" in output
+    assert f"Report: {finished_run['bundle']}/report.html" in output
+    assert (finished_run["bundle"] / "report.html").stat().st_size > 100_000
+
+
+def test_bundle_holds_interactions_from_every_reader_replica(finished_run):
+    interactions = _records(finished_run["bundle"], "interactions")
+    readers = {r["task"] for r in interactions if r["service"] == "reader" and r["side"] == "consumer" and r["ok"]}
+    slots = {task.split(".")[1] for task in readers}
+    assert slots == {"1", "2"}
+    assert {r["protocol"] for r in interactions if r["side"] == "consumer"} <= {"HTTP", "WS", "COAP"}
+
+
+def test_system_metrics_for_every_task(finished_run):
+    bundle = finished_run["bundle"]
+    tasks = json.loads((bundle / "tasks.json").read_text())
+    sampled = {r["task"] for r in _records(bundle, "system")}
+    ran = {t["task"] for t in tasks if t["service"] in ("server", "reader", "gw_cell") and t["exit_code"] is not None}
+    assert ran and ran <= sampled
+
+
+def test_traffic_crossed_the_gateway(finished_run):
+    traffic = _records(finished_run["bundle"], "traffic")
+    crossed = {(r["protocol"], r["direction"]) for r in traffic if r["network"] == "cell" and r["packets"] > 0}
+    assert ("http", "request") in crossed and ("http", "response") in crossed
+
+
+def test_run_json_names_the_shaping_backend(finished_run):
+    run = json.loads((finished_run["bundle"] / "run.json").read_text())
+    assert run["schema_version"] == 1 and run["stack"] == STACK
+    assert run["gateways"]["cell"]["backend"] in ("netem", "userspace")
+    assert run["started_at"] and run["stopped_at"] > run["started_at"]
+    assert not (finished_run["bundle"] / ".redis-password").exists()  # secrets never land in a bundle
+
+
+def test_killed_replica_was_restarted_and_shows_in_tasks_json(finished_run):
+    tasks = json.loads((finished_run["bundle"] / "tasks.json").read_text())
+    killed_slot = finished_run["killed"].split(".")[1]
+    slot_tasks = [t for t in tasks if t["service"] == "reader" and str(t["slot"]) == killed_slot]
+    assert len(slot_tasks) >= 2, slot_tasks
+    assert any(t["exit_code"] not in (0, None) or t["state"] == "failed" for t in slot_tasks)
+
+
+def test_nothing_of_the_run_remains_on_the_swarm(finished_run):
+    client = finished_run["client"]
+    assert not [s.name for s in client.services.list() if s.name.startswith(f"{STACK}_")]
+    assert not [n.name for n in client.networks.list() if n.name.startswith(f"{STACK}_")]
+    assert not [v.name for v in client.volumes.list() if v.name.startswith(f"{STACK}_")]
+    assert not [s.name for s in client.secrets.list() if s.name.startswith(f"{STACK}-")]
+    assert not [c.name for c in client.containers.list(all=True) if c.name.startswith(STACK)]
+
+
+def test_malformed_topology_fails_before_any_docker_change(tmp_path):
+    require_command("docker", "ansible-playbook")
+    client = docker.from_env()
+    before = ({s.id for s in client.services.list()}, {s.id for s in client.secrets.list()})
+    bad = ROOT / "tests" / "topology" / "bad" / "unknown_network_ref.yml"
+    result = subprocess.run(
+        ["ansible-playbook", "playbooks/deploy.yml", "-e", f"topology={bad}",
+         "-e", f"experiment_results_dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode != 0
+    assert "nodes[1].networks[0]: unknown network 'cel'; defined: cell, lan" in result.stdout
+    assert "nothing was deployed" in result.stdout
+    assert ({s.id for s in client.services.list()}, {s.id for s in client.secrets.list()}) == before

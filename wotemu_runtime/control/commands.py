@@ -1,0 +1,58 @@
+"""Sub-commands `run` (the whole experiment through Ansible) and `status` (inside the store)."""
+
+import json
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def _extravars(pairs: list[str]) -> dict:
+    extravars = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"wotemu run: -e expects KEY=VALUE, got {pair!r}")
+        extravars[key] = value
+    return extravars
+
+
+def _run(args) -> int:
+    from wotemu_runtime.control.run import run
+    from wotemu_runtime.topology.errors import TopologyError
+    from wotemu_runtime.topology.validate import validate_file
+
+    try:  # fail fast, before Ansible starts, with the same messages
+        validate_file(args.topology)
+    except TopologyError as ex:
+        print(ex, file=sys.stderr)
+        return 1
+    return run(args.topology, args.inventory, _extravars(args.extra), args.tags)
+
+
+def _status(args) -> int:
+    from wotemu_runtime.config import ConfigError, load_service_config
+    from wotemu_runtime.control.status import run_status
+
+    try:
+        config = load_service_config(args.config)
+    except ConfigError as ex:
+        log.error("%s", ex)
+        return 2
+    json.dump(run_status(config), sys.stdout)
+    print()
+    return 0
+
+
+def register(subparsers) -> None:
+    run = subparsers.add_parser("run", help="run an experiment end to end (provision, deploy, stop, report)")
+    run.add_argument("topology", metavar="TOPOLOGY", help="topology file")
+    run.add_argument("-i", "--inventory", help="Ansible inventory (default: inventory/local.yml, this machine)")
+    run.add_argument("-e", "--extra", action="append", default=[], metavar="KEY=VALUE",
+                     help="extra variable for the playbook, e.g. experiment_duration=30")
+    run.add_argument("--tags", help="only these phases (provision, build-image, deploy, stop, report)")
+    run.set_defaults(func=_run)
+
+    status = subparsers.add_parser("status", help="a run's readiness and record counts (inside the stack)")
+    status.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    status.set_defaults(func=_status)

@@ -1,0 +1,25 @@
+"""A run's progress as the store sees it: gateways shaping, nodes ready, records so far.
+
+Runs inside the store container (`docker exec ... wotemu status`): Redis is never published on a
+host port, so the control machine asks from within the stack.
+"""
+
+import json
+
+from wotemu_runtime.metrics import store
+
+
+def run_status(config: dict) -> dict:
+    client = store.connect(config, decode_responses=True)
+    gateways = {key.rsplit(":", 1)[-1]: json.loads(client.get(key) or "null") for key in client.scan_iter(store.key(config, "gw", "*"))}
+    ready = sorted(key.rsplit(":", 1)[-1] for key in client.scan_iter(store.key(config, "ready", "*")))
+    records = {
+        key.rsplit(":", 1)[-1]: client.xlen(key) for key in client.scan_iter(store.key(config, "rec", "*"), _type="stream")
+    }
+    return {
+        "gateways": {name: (value or {}).get("backend") for name, value in gateways.items()},
+        "nodes_ready": len(ready),
+        "tasks_ready": ready,
+        "records": records,
+        "records_total": sum(records.values()),
+    }
