@@ -1,0 +1,64 @@
+"""Figures with the report's common look, and the time axis that all time plots share."""
+
+from bokeh.models import HoverTool, Legend, Range1d
+from bokeh.palettes import Category10_10, Category20_20
+from bokeh.plotting import figure
+
+from report.timeseries import bucket_width, to_ms
+
+TOOLS = "pan,box_zoom,xwheel_zoom,reset,save"
+# Long series are aggregated into at most this many time buckets: enough to see a trend, few
+# enough that a plot with a dozen series stays light in the page and in the browser.
+TIME_BUCKETS = 200
+
+
+def palette(n: int) -> list[str]:
+    colours = Category10_10 if n <= 10 else Category20_20
+    return [colours[i % len(colours)] for i in range(n)]
+
+
+class TimeAxis:
+    """One x range for every time plot, so that zooming one zooms them all (linked axes)."""
+
+    def __init__(self, start: float, stop: float):
+        self.start, self.stop = start, stop
+        pad = max(1.0, (stop - start) * 0.01)
+        self.range = Range1d(float(to_ms(start - pad)), float(to_ms(stop + pad)))
+        self.bucket_s = bucket_width(max(stop - start, 1.0), TIME_BUCKETS)
+
+    def figure(self, title: str, y_label: str, height: int = 260, **kwargs) -> figure:
+        fig = figure(
+            title=title,
+            x_axis_type="datetime",
+            x_range=self.range,
+            height=height,
+            sizing_mode="stretch_width",
+            tools=TOOLS,
+            active_scroll=None,
+            **kwargs,
+        )
+        fig.yaxis.axis_label = y_label
+        fig.toolbar.logo = None
+        return fig
+
+
+def plain_figure(title: str, height: int = 300, **kwargs) -> figure:
+    fig = figure(
+        title=title, height=height, sizing_mode="stretch_width", tools=TOOLS, active_scroll=None, **kwargs
+    )
+    fig.toolbar.logo = None
+    return fig
+
+
+def side_legend(fig: figure) -> None:
+    """Legend outside the plot area, click to hide a series: readable with many series.
+
+    Call it before adding glyphs: their `legend_label`s then go into this legend."""
+    legend = Legend(click_policy="hide", location="top_left")
+    fig.add_layout(legend, "right")
+
+
+def hover(fig: figure, renderers: list, tooltips: list[tuple[str, str]], time_field: str = "@x") -> None:
+    """Hover tooltips, with the time field (if any) shown as a UTC date and time."""
+    formatters = {time_field: "datetime"} if time_field else {}
+    fig.add_tools(HoverTool(renderers=renderers, tooltips=tooltips, formatters=formatters))

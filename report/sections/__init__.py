@@ -1,0 +1,9 @@
+"""The report's sections, one module each, in page order.
+
+Each module has `build(bundle, axis) -> Section`: pure pandas for the numbers (also returned as
+`Section.tables` for --json), Bokeh for the plots. A section whose records are absent says so.
+"""
+
+from report.sections import app, events, interactions, resources, summary, tasks, topology, traffic
+
+MODULES = (summary, topology, interactions, events, resources, traffic, tasks, app)

@@ -1,0 +1,20 @@
+"""Shared fixtures: one synthetic bundle and its report, built once per test session."""
+
+from pathlib import Path
+
+import pytest
+
+from report.synthetic import generate
+from wotemu_runtime.cli import main as wotemu
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory) -> Path:
+    return generate(tmp_path_factory.mktemp("bundle"), interactions_n=10_000, tasks_n=40)
+
+
+@pytest.fixture(scope="session")
+def built(bundle_dir) -> tuple[Path, Path]:
+    """(report.html, report.json) written by `wotemu report --json`."""
+    assert wotemu(["report", str(bundle_dir), "--json"]) == 0
+    return bundle_dir / "report.html", bundle_dir / "report.json"
