@@ -13,6 +13,11 @@ from wotemu_runtime import __version__
 
 COMMAND_MODULES = [
     "wotemu_runtime.topology.commands",
+    "wotemu_runtime.net.commands",
+    "wotemu_runtime.node.commands",
+    "wotemu_runtime.metrics.commands",
+    "report.commands",
+    "wotemu_runtime.control.commands",
 ]
 
 
@@ -32,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     return args.func(args) or 0

@@ -1,0 +1,26 @@
+"""Fidelity of the network plane: how close each shaping backend comes to the configured conditions.
+
+NetEm is measured inside user-mode Linux (this host's kernel has no sch_netem), the userspace
+shaper on the host, both behind the real gateway with the same plan and judge
+(`wotemu_runtime.net.fidelity`, where the accounting is stated). Writes out_dir/fidelity.json.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from wotemu_runtime.net.fidelity import evaluate, max_pps, plan
+from wotemu_runtime.net.lab import Lab, run_plan
+from wotemu_runtime.net.uml import run_plan_in_uml
+
+
+def main(out_dir: Path) -> None:
+    records = evaluate("netem", run_plan_in_uml(plan())["steps"])
+    with Lab(f"wtnb{os.getpid() % 100000}") as lab:
+        records += evaluate("userspace", run_plan(lab, plan()))
+        records.append(max_pps(lab))
+    (out_dir / "fidelity.json").write_text(json.dumps(records, indent=1))
+    for r in records:
+        error = "" if r["error_pct"] is None else f"{r['error_pct']:+7.2f} %"
+        print(f"{r['backend']:9} {r['param']:9} {r['target']!s:>5} {r['measured']:10.3f} {r['unit']:34} "
+              f"{error:>9}  {'ok' if r['within_goal'] else 'MISSED'}")  # fmt: skip

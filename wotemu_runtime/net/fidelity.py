@@ -1,0 +1,188 @@
+"""How faithfully a backend reproduces the configured conditions: one plan, one judge.
+
+`PLAN` is run behind the real gateway (in a `Lab`: on the host for the userspace shaper, inside
+user-mode Linux for NetEm); `evaluate` turns the raw probe results into one record per
+measurement, judged against the project's goals. The tests assert their own tolerances on the
+same records; the benchmark writes them out.
+
+Accounting, stated once:
+* delay: RTT median minus the baseline RTT (same gateway, no conditions) against 2 x delay, since
+  each direction crosses the gateway once. Goal: error <= max(2 %, 0.5 ms) for NetEm, <= 3 % userspace.
+* loss: probes go out and back, so a probe survives with (1 - p)^2. The count of survivors must lie
+  in the central 99 % interval of Binomial(n, (1 - p)^2); reported per crossing.
+* rate: TCP goodput against rate x (payload share of the link's L2 bytes), see probe.l2_efficiency.
+  Goal: within 1 percentage point.
+"""
+
+import math
+
+from wotemu_runtime.net.probe import binomial_interval, l2_efficiency, summary
+
+DELAYS_MS = (5, 40, 300)
+LOSSES_PCT = (1, 10)
+RATES_MBIT = (0.1, 1, 10)
+JITTER = {"delay_ms": 40, "jitter_ms": 10, "distribution": "normal"}
+DUPLICATE_PCT = 5
+REORDER = {"delay_ms": 10, "reorder_pct": 25}
+LOSS_PROBES = 5000
+RTT_GOAL = {"netem": (2.0, 0.5), "userspace": (3.0, 0.0)}  # (% of the added RTT, or at least ms)
+
+
+def _rtt(count: int, interval_s: float, tail_s: float = 1.0) -> dict:
+    return {"measure": "rtt", "args": {"count": count, "interval_s": interval_s, "tail_s": tail_s}}
+
+
+def plan() -> list[dict]:
+    """The measurement steps, each behind a gateway freshly started with its conditions."""
+    steps = [{"param": "baseline", "target": 0, "netem": {}, **_rtt(200, 0.01)}]
+    for delay in DELAYS_MS:
+        steps.append(
+            {
+                "param": "delay",
+                "target": delay,
+                "netem": {"delay_ms": delay},
+                **_rtt(150, 0.02, 2 * delay / 1000 + 1),
+            }
+        )
+    steps.append({"param": "jitter", "target": JITTER["jitter_ms"], "netem": JITTER, **_rtt(500, 0.01)})
+    for loss in LOSSES_PCT:
+        netem = {"loss": {"model": "random", "pct": loss, "correlation_pct": 0}}
+        steps.append({"param": "loss", "target": loss, "netem": netem, **_rtt(LOSS_PROBES, 0.001)})
+    for rate in RATES_MBIT:
+        # At 100 kbit a 1514-byte frame takes 121 ms: TCP's start (spurious timeouts while the
+        # queue fills) lasts seconds, so the slow rate gets a longer warm-up and window.
+        seconds, warmup = (12, 4) if rate < 1 else (5, 1)
+        steps.append(
+            {
+                "param": "rate",
+                "target": rate,
+                "netem": {"rate_bps": int(rate * 1e6)},
+                "measure": "goodput",
+                "args": {"seconds": seconds, "warmup_s": warmup},
+            }
+        )
+    steps.append(
+        {
+            "param": "duplicate",
+            "target": DUPLICATE_PCT,
+            "netem": {"duplicate_pct": DUPLICATE_PCT},
+            **_rtt(1000, 0.002),
+        }
+    )
+    steps.append(
+        {"param": "reorder", "target": REORDER["reorder_pct"], "netem": REORDER, **_rtt(1000, 0.002)}
+    )
+    return steps
+
+
+def evaluate(backend: str, results: list[dict]) -> list[dict]:
+    """One record per measurement: backend, param, target, unit, measured, error_pct, within_goal, ..."""
+    base = summary(next(r for r in results if r["param"] == "baseline")["result"]["rtt_ms"])["median"]
+    records = []
+    for step in results:
+        param, target, result = step["param"], step["target"], step["result"]
+        record = {"backend": backend, "param": param, "target": target}
+        if param in ("baseline", "delay"):
+            stats = summary(result["rtt_ms"])
+            added, want = stats["median"] - base, 2 * target
+            error_ms = abs(added - want)
+            pct, floor_ms = RTT_GOAL[backend]
+            record.update(
+                unit="ms one-way (RTT/2 above baseline)" if param == "delay" else "ms RTT",
+                measured=added / 2 if param == "delay" else stats["median"],
+                median_rtt_ms=stats["median"],
+                p99_rtt_ms=stats["p99"],
+                baseline_rtt_ms=base,
+                error_pct=100 * error_ms / want if want else 0.0,
+                within_goal=param == "baseline" or error_ms <= max(pct / 100 * want, floor_ms),
+                lost=result["sent"] - result["received"],
+            )
+        elif param == "jitter":
+            stats = summary(result["rtt_ms"])
+            # Two independent crossings: the RTT's deviation is sqrt(2) x the one-way jitter.
+            measured = stats["sigma"] / math.sqrt(2)
+            record.update(
+                unit="ms one-way sigma (from IQR)",
+                measured=measured,
+                median_rtt_ms=stats["median"],
+                error_pct=100 * abs(measured - target) / target,
+                within_goal=abs(measured - target) <= 0.1 * target,
+            )
+        elif param == "loss":
+            n, survived = result["sent"], result["received"]
+            lo, hi = binomial_interval(n, (1 - target / 100) ** 2)
+            measured = 100 * (1 - math.sqrt(survived / n))
+            record.update(
+                unit="% per crossing",
+                measured=measured,
+                probes=n,
+                survived=survived,
+                interval=[100 * (1 - math.sqrt(hi / n)), 100 * (1 - math.sqrt(lo / n))],
+                error_pct=100 * abs(measured - target) / target,
+                within_goal=lo <= survived <= hi,
+            )
+        elif param == "rate":
+            expected = target * 1e6 * l2_efficiency(result)
+            ratio = result["goodput_bps"] / expected
+            record.update(
+                unit="mbit/s goodput",
+                measured=result["goodput_bps"] / 1e6,
+                expected_goodput=expected / 1e6,
+                goodput_ratio=ratio,
+                error_pct=100 * (ratio - 1),
+                within_goal=abs(ratio - 1) <= 0.01,
+                mss=result["mss"],
+                acks=result["acks"],
+            )
+        elif param == "duplicate":
+            # Each crossing may duplicate, and the echo answers every copy: (1 + d)^2 - 1 extra per probe.
+            d = target / 100
+            n = result["sent"]
+            lo, hi = binomial_interval(n, 2 * d + d * d)
+            record.update(
+                unit="extra copies per probe %",
+                measured=100 * result["duplicates"] / n,
+                error_pct=100 * abs(result["duplicates"] / n / (2 * d + d * d) - 1),
+                within_goal=lo <= result["duplicates"] <= hi,
+                interval=[100 * lo / n, 100 * hi / n],
+            )
+        elif param == "reorder":
+            record.update(
+                unit="probes overtaken %",
+                measured=100 * result["reordered"] / result["received"],
+                error_pct=None,
+                within_goal=result["reordered"] > 0,
+            )
+        records.append(record)
+    return records
+
+
+def max_pps(
+    lab, delay_ms: float = 40, rates: tuple = (500, 1000, 2000, 4000, 8000), seconds: float = 2
+) -> dict:
+    """The most packets/s the shaper forwards (both directions) with delay error <= 5 % and < 1 % lost."""
+    best, trials = 0.0, []
+    with lab.gateway({}):
+        base = summary(lab.rtt(200, 0.005)["rtt_ms"])["median"]
+    with lab.gateway({"delay_ms": delay_ms}):
+        for rate in rates:
+            result = lab.rtt(int(rate * seconds), 1 / rate, tail_s=1)
+            stats = summary(result["rtt_ms"]) if result["rtt_ms"] else {"median": math.inf}
+            error = abs(stats["median"] - base - 2 * delay_ms) / (2 * delay_ms)
+            ok = error <= 0.05 and result["received"] >= 0.99 * result["sent"]
+            pps = 2 * result["received"] / seconds  # each probe crosses twice
+            trials.append({"probe_rate": rate, "shaper_pps": pps, "error_pct": 100 * error, "ok": ok})
+            if not ok:
+                break
+            best = pps
+    return {
+        "backend": "userspace",
+        "param": "max_pps",
+        "target": None,
+        "unit": "packets/s through the shaper",
+        "measured": best,
+        "error_pct": None,
+        "within_goal": best > 0,
+        "delay_ms": delay_ms,
+        "trials": trials,
+    }

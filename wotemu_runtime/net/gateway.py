@@ -1,0 +1,117 @@
+"""The gateway role: shape one network's forwarded traffic, count it, announce readiness.
+
+Order matters: the conditions are in place before the readiness key appears, so no node routes
+through an unshaped gateway; on SIGTERM the key goes first, then the shaping.
+"""
+
+import logging
+import signal
+import threading
+import time
+import traceback
+
+from wotemu_runtime.metrics.store import connect
+from wotemu_runtime.metrics.system import start_system_metrics
+from wotemu_runtime.net.conditions import ConditionsError, seed_for, validate
+from wotemu_runtime.net.counters import TrafficCounters
+from wotemu_runtime.net.iptables import IptablesError
+from wotemu_runtime.net.links import (
+    NetworkSetupError,
+    ShaperError,
+    find_interface,
+    prepare_forwarding,
+    restore_forwarding,
+)
+from wotemu_runtime.net.netem import NetemShaper, netem_unavailable
+from wotemu_runtime.net.readiness import Announcer, ReadinessTimeout
+from wotemu_runtime.net.userspace import UserspaceShaper
+
+log = logging.getLogger(__name__)
+
+TRAFFIC_PERIOD_S = 5.0
+# Set-up problems with a message that says it all; anything else is logged with its traceback.
+EXPECTED = (ConditionsError, NetworkSetupError, ShaperError, IptablesError, ReadinessTimeout)
+REDIS_TIMEOUT_S = 60.0  # how long the first announcement may wait for the stack's Redis
+
+
+def choose_shaper(interface, conditions: dict, seed: int | None):
+    """NetEm when the kernel accepts it on this interface, else the userspace shaper."""
+    refused = netem_unavailable(interface.index)
+    if refused is None:
+        return NetemShaper(interface.index, conditions, seed), None
+    log.info("%s: using the userspace shaper", refused)
+    return UserspaceShaper(interface, conditions, seed), refused
+
+
+def run_gateway(config: dict, writer, stop: threading.Event) -> None:
+    """Shape until `stop` is set. Raises on any set-up error, having undone what it had done."""
+    network = config["network"]
+    conditions = validate(config.get("netem"))
+    interface = find_interface(config["subnet"])
+    prepare_forwarding(interface)
+    seed = seed_for(conditions, config.get("seed"), salt=config.get("service", network))
+    shaper, probe = choose_shaper(interface, conditions, seed)
+    counters = TrafficCounters(interface.name, config)
+    announcer = sampler = None
+    try:
+        counters.install()
+        shaper.start()
+        log.info("shaping %s on %s (%s) with %s", network, interface.name, interface.address, shaper.backend)
+        sampler = start_system_metrics(
+            writer,
+            config,
+            role="gateway",
+            network=network,
+            backend=shaper.backend,
+            unhonoured=shaper.unhonoured,
+            netem=conditions,
+            interface=interface.name,
+            address=interface.address,
+            probe=probe,
+        )
+        announcer = Announcer(connect(config), config, network, interface.address, shaper.backend)
+        announcer.start(REDIS_TIMEOUT_S)
+        writer.write("lifecycle", event="ready", detail=f"{shaper.backend} on {interface.name}")
+        while not stop.wait(TRAFFIC_PERIOD_S):
+            _sample(counters, writer, network)
+    finally:
+        if announcer:  # it ran: withdraw, then record the last counts so the end of the run is covered
+            announcer.stop()
+            _sample(counters, writer, network)
+        if sampler:
+            sampler.stop()
+        shaper.stop()
+        counters.remove()
+        restore_forwarding()
+
+
+def _sample(counters: TrafficCounters, writer, network: str) -> None:
+    for (protocol, direction), (packets, size) in counters.read().items():
+        writer.write(
+            "traffic", network=network, protocol=protocol, direction=direction, packets=packets, bytes=size
+        )
+
+
+def main(config: dict) -> int:
+    """Entry point of `wotemu gateway`: 0 after SIGTERM/SIGINT, 1 on error (with a lifecycle record)."""
+    from wotemu_runtime.metrics.writer import MetricsWriter
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    writer = MetricsWriter(config)
+    writer.write("lifecycle", event="start", detail=f"gateway of {config.get('network')}")
+    try:
+        run_gateway(config, writer, stop)
+    except EXPECTED as ex:
+        log.error("gateway failed: %s", ex)
+        writer.write("lifecycle", event="error", detail=traceback.format_exc())
+        return 1
+    except Exception:
+        log.exception("gateway failed")
+        writer.write("lifecycle", event="error", detail=traceback.format_exc())
+        return 1
+    finally:
+        writer.write("lifecycle", event="exit", detail=f"t={time.time():.3f}")
+        writer.close()
+    return 0

@@ -1,0 +1,317 @@
+"""A test bench for the network plane: node A — gateway — node B on one emulated network.
+
+Everything is real: network namespaces joined by a bridge (the "overlay"), a Redis server, the
+real `wotemu gateway` process, and the real redirection (`start_redirection`) in both nodes. The
+probes of `probe.py` then measure what the path does. Used by the tests and by the fidelity
+benchmark, on the host (userspace shaper) and inside user-mode Linux (NetEm, see `uml.py`):
+
+    python -m wotemu_runtime.net.lab run PLAN.json RESULTS.json   # what the UML init runs
+"""
+
+import argparse
+import contextlib
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+from pyroute2 import IPRoute, netns
+
+REPO = Path(__file__).resolve().parents[2]
+SUBNET = "10.77.0.0/24"
+ADDRESSES = {"a": "10.77.0.10", "b": "10.77.0.20", "g": "10.77.0.2", "redis": "10.77.0.254"}
+NETWORK = "lab"
+ECHO_PORT = 5683  # CoAP's UDP port: redirected through the gateway like any app traffic
+SINK_PORT = 80  # HTTP's
+RUN_ID = "lab-20000101T000000"
+
+
+class Lab:
+    """Builds the namespaces on __enter__, removes them and every process it started on __exit__."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))  # configs, Redis' socket
+        self.ns = {role: f"{prefix}-{role}" for role in ("sw", "a", "g", "b")}
+        self.procs: list[subprocess.Popen] = []
+        self.redis_config = {"host": ADDRESSES["redis"], "port": 6379}
+        self.common = {"run_id": RUN_ID, "stack": "lab", "redis": self.redis_config, "seed": 42}
+        self.gateway_address = ADDRESSES["g"]
+        self.nodes_started = False
+
+    # -- topology -------------------------------------------------------------------------------
+    def __enter__(self) -> "Lab":
+        try:
+            self._build()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _build(self) -> None:
+        for name in self.ns.values():
+            netns.create(name)
+        with IPRoute(netns=self.ns["sw"]) as sw:
+            sw.link("add", ifname="br0", kind="bridge")
+            bridge = sw.link_lookup(ifname="br0")[0]
+            sw.addr("add", index=bridge, address=ADDRESSES["redis"], prefixlen=24)
+            sw.link("set", index=bridge, state="up")
+            for role in ("a", "g", "b"):
+                sw.link("add", ifname=role, kind="veth", peer={"ifname": "eth0", "net_ns_fd": self.ns[role]})
+                port = sw.link_lookup(ifname=role)[0]
+                sw.link("set", index=port, master=bridge, state="up")
+        for role in ("a", "g", "b"):
+            with IPRoute(netns=self.ns[role]) as ipr:
+                ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+                eth0 = ipr.link_lookup(ifname="eth0")[0]
+                ipr.addr("add", index=eth0, address=ADDRESSES[role], prefixlen=24)
+                ipr.link("set", index=eth0, state="up")
+        # The services reach Redis over the lab network; this controlling process, outside the
+        # namespaces, through a Unix socket.
+        socket_path = str(self.workdir / "redis.sock")
+        redis_args = ["--bind", ADDRESSES["redis"], "--port", "6379", "--unixsocket", socket_path]
+        redis_args += [
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+            "--dir",
+            str(self.workdir),
+        ]
+        self.spawn("sw", ["redis-server", *redis_args], stdout=subprocess.DEVNULL)
+        self.redis = redis.Redis(unix_socket_path=socket_path, socket_timeout=5)
+        _until(lambda: self._ping(), 10, "redis-server did not start in the lab")
+        self.spawn("b", _probe("echo", "--port", ECHO_PORT))
+
+    def _ping(self) -> bool:
+        with contextlib.suppress(redis.RedisError):
+            return self.redis.ping()
+        return False
+
+    def __exit__(self, *exc) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        for name in self.ns.values():
+            if name in netns.listnetns():
+                netns.remove(name)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- processes ------------------------------------------------------------------------------
+    def spawn(self, role: str, argv: list[str], **popen) -> subprocess.Popen:
+        """Start a process inside a role's namespace; it is stopped with the lab."""
+        name = self.ns[role]
+        proc = subprocess.Popen(argv, cwd=REPO, preexec_fn=lambda: netns.setns(name, flags=0), **popen)
+        self.procs.append(proc)
+        return proc
+
+    def run_json(self, role: str, argv: list[str], timeout: float) -> dict:
+        proc = self.spawn(role, argv, stdout=subprocess.PIPE, text=True)
+        out, _ = proc.communicate(timeout=timeout)
+        if proc.returncode:
+            raise RuntimeError(f"{argv} in {role} exited with {proc.returncode}")
+        return json.loads(out)
+
+    def config_file(self, name: str, config: dict) -> str:
+        path = self.workdir / f"{name}.json"
+        path.write_text(json.dumps(config))
+        return str(path)
+
+    # -- the network plane ----------------------------------------------------------------------
+    def gateway_config(self, netem: dict) -> dict:
+        return {
+            **self.common,
+            "service": f"gw_{NETWORK}",
+            "network": NETWORK,
+            "subnet": SUBNET,
+            "netem": netem,
+            "extra_ports": {"tcp": [], "udp": []},
+        }
+
+    def start_gateway(self, netem: dict, timeout: float = 30) -> subprocess.Popen:
+        """Run the real gateway and wait for its readiness key (set only once shaping is in place)."""
+        path = self.config_file("gateway", self.gateway_config(netem))
+        proc = self.spawn("g", [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path])
+        key = f"wotemu:{RUN_ID}:gw:{NETWORK}"
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the gateway exited with {proc.returncode} before it was ready")
+            value = self.redis.get(key)
+            return bool(value) and json.loads(value)["address"] == self.gateway_address
+
+        _until(ready, timeout, "the gateway did not announce itself")
+        return proc
+
+    def gateway_exit(self, config: dict, timeout: float = 60) -> tuple[int, str]:
+        """Run a gateway expected to fail on its own: (exit code, standard error)."""
+        path = self.config_file("gateway-bad", config)
+        argv = [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path]
+        proc = self.spawn("g", argv, stderr=subprocess.PIPE, text=True)
+        _, err = proc.communicate(timeout=timeout)
+        return proc.returncode, err
+
+    @contextlib.contextmanager
+    def gateway(self, netem: dict):
+        """A gateway with these conditions; the nodes' redirection starts behind the first one."""
+        proc = self.start_gateway(netem)
+        try:
+            if not self.nodes_started:
+                self.start_nodes()
+            yield proc
+        finally:
+            stop(proc)
+
+    def move_gateway(self, address: str) -> None:
+        """Give the gateway's interface a new address (as a rescheduled Swarm task would get)."""
+        with IPRoute(netns=self.ns["g"]) as ipr:
+            eth0 = ipr.link_lookup(ifname="eth0")[0]
+            ipr.addr("del", index=eth0, address=self.gateway_address, prefixlen=24)
+            ipr.addr("add", index=eth0, address=address, prefixlen=24)
+        self.gateway_address = address
+
+    def start_nodes(self, timeout: float = 60) -> None:
+        """Run the redirection of nodes A and B (a gateway must be up); returns once both route through it."""
+        for role in ("a", "b"):
+            config = {
+                **self.common,
+                "service": f"node_{role}",
+                "networks": [
+                    {
+                        "name": NETWORK,
+                        "subnet": SUBNET,
+                        "gateway": f"gw_{NETWORK}",
+                        "alias": f"node_{role}.{NETWORK}",
+                    }
+                ],
+            }
+            argv = [
+                sys.executable,
+                "-m",
+                "wotemu_runtime.net.lab",
+                "node",
+                self.config_file(f"node_{role}", config),
+            ]
+            proc = self.spawn(role, argv, stdout=subprocess.PIPE, text=True)
+            if proc.stdout.readline().strip() != "routed":
+                raise RuntimeError(f"node {role}: redirection failed (exit {proc.wait(timeout)})")
+        self.nodes_started = True
+
+    def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """The gateway's latest traffic record per (protocol, direction): (packets, bytes)."""
+        latest = {}
+        for _, fields in self.redis.xrange(f"wotemu:{RUN_ID}:rec:traffic"):
+            record = json.loads(fields[b"r"])
+            latest[record["protocol"], record["direction"]] = (record["packets"], record["bytes"])
+        return latest
+
+    def records(self, kind: str) -> list[dict]:
+        return [json.loads(fields[b"r"]) for _, fields in self.redis.xrange(f"wotemu:{RUN_ID}:rec:{kind}")]
+
+    # -- measurements ---------------------------------------------------------------------------
+    def rtt(self, count: int, interval_s: float, tail_s: float = 1.0, size: int = 64) -> dict:
+        argv = _probe("rtt", "--host", ADDRESSES["b"], "--port", ECHO_PORT, "--count", count,
+                      "--interval", interval_s, "--tail", tail_s, "--size", size)  # fmt: skip
+        return self.run_json("a", argv, timeout=count * interval_s + tail_s + 60)
+
+    def goodput(self, seconds: float, warmup_s: float) -> dict:
+        argv = _probe("sink", "--port", SINK_PORT, "--seconds", seconds, "--warmup", warmup_s)
+        sink = self.spawn("b", argv, stdout=subprocess.PIPE, text=True)
+        # The source retries until the sink listens, and sends until the sink hangs up.
+        self.run_ok(
+            "a", _probe("source", "--host", ADDRESSES["b"], "--port", SINK_PORT, "--seconds", seconds + 60)
+        )
+        out, _ = sink.communicate(timeout=120)
+        return json.loads(out)
+
+    def run_ok(self, role: str, argv: list[str]) -> None:
+        proc = self.spawn(role, argv)
+        if proc.wait(timeout=300):
+            raise RuntimeError(f"{argv} in {role} exited with {proc.returncode}")
+
+
+def _probe(*args) -> list[str]:
+    return [sys.executable, "-m", "wotemu_runtime.net.probe", *map(str, args)]
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> int:
+    """SIGTERM (the gateway removes its qdiscs and rules), then wait for it."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def _until(condition, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{message} within {timeout} s")
+        time.sleep(0.1)
+
+
+# -- plans: what a UML boot runs ----------------------------------------------------------------
+def run_plan(lab: Lab, plan: list[dict]) -> list[dict]:
+    """Run each step {"netem": {...}, "measure": "rtt"|"goodput", "args": {...}} behind a fresh gateway."""
+    results = []
+    for step in plan:
+        with lab.gateway(step["netem"]):
+            measure = getattr(lab, step["measure"])
+            results.append({**step, "result": measure(**step.get("args", {}))})
+    return results
+
+
+def _node(config_path: str) -> None:
+    """A node's redirection, held until SIGTERM (stands in for the node runtime)."""
+    from wotemu_runtime.metrics.store import connect
+    from wotemu_runtime.net.redirect import start_redirection
+
+    # Blocked before any thread starts, so SIGTERM waits for sigwait() instead of killing us mid-way.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    config = json.loads(Path(config_path).read_text())
+    handle = start_redirection(config, connect(config), timeout=60)
+    print("routed", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    handle.stop()
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m wotemu_runtime.net.lab")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="build the lab, run a plan, write the results")
+    run.add_argument("plan")
+    run.add_argument("results")
+    run.add_argument("--prefix", default="wtn")
+    commands.add_parser("node").add_argument("config")
+    args = parser.parse_args(argv)
+    if args.command == "node":
+        _node(args.config)
+        return
+    plan = json.loads(Path(args.plan).read_text())
+    with Lab(args.prefix) as lab:
+        steps = run_plan(lab, plan)
+        # What each gateway reported about itself (backend, unhonoured parameters), in step order.
+        gateways = [
+            {key: info[key] for key in ("backend", "unhonoured", "probe")} for info in lab.records("info")
+        ]
+    Path(args.results).write_text(json.dumps({"steps": steps, "gateways": gateways}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

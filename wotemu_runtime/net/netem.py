@@ -1,0 +1,226 @@
+"""The kernel backend: sch_netem on the gateway's egress, under TBF for the rate, via pyroute2.
+
+pyroute2's own netem encoder has no delay distribution, Gilbert-Elliott loss, 64-bit times or seed,
+so the qdisc message is built here from the kernel's layout (include/uapi/linux/pkt_sched.h).
+"""
+
+import errno
+import logging
+import struct
+
+from pyroute2 import IPRoute
+from pyroute2.netlink import NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, nla
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import RTM_NEWQDISC
+from pyroute2.netlink.rtnl.tcmsg import tcmsg
+from pyroute2.netlink.rtnl.tcmsg.common import time2tick
+
+from wotemu_runtime.net.conditions import load_table, u32
+from wotemu_runtime.net.links import ShaperError
+
+log = logging.getLogger(__name__)
+
+ROOT = 0xFFFFFFFF  # TC_H_ROOT
+TBF_ROOT, TBF_CLASS, NETEM_CHILD = 0x10000, 0x10001, 0x100000  # 1:, 1:1, 10:
+MAX_FRAME = 1514  # what TBF must let through in one go: an Ethernet frame at MTU 1500
+TCA_NETEM_PRNG_SEED = 14  # Linux >= 6.6; older kernels ignore attributes they do not know
+
+
+class netem_options(nla):
+    """struct tc_netem_qopt followed by the netem attributes."""
+
+    nla_map = (
+        ("TCA_NETEM_UNSPEC", "none"),
+        ("TCA_NETEM_CORR", "netem_corr"),
+        ("TCA_NETEM_DELAY_DIST", "cdata"),
+        ("TCA_NETEM_REORDER", "netem_pair"),
+        ("TCA_NETEM_CORRUPT", "netem_pair"),
+        ("TCA_NETEM_LOSS", "netem_loss"),
+        ("TCA_NETEM_RATE", "hex"),
+        ("TCA_NETEM_ECN", "uint32"),
+        ("TCA_NETEM_RATE64", "uint64"),
+        ("TCA_NETEM_PAD", "hex"),
+        ("TCA_NETEM_LATENCY64", "int64"),
+        ("TCA_NETEM_JITTER64", "int64"),
+        ("TCA_NETEM_SLOT", "hex"),
+        ("TCA_NETEM_SLOT_DIST", "hex"),
+        ("TCA_NETEM_PRNG_SEED", "uint64"),
+    )
+    fields = (
+        ("delay", "I"),
+        ("limit", "I"),
+        ("loss", "I"),
+        ("gap", "I"),
+        ("duplicate", "I"),
+        ("jitter", "I"),
+    )
+
+    class netem_corr(nla):
+        fields = (("delay_corr", "I"), ("loss_corr", "I"), ("dup_corr", "I"))
+
+    class netem_pair(nla):  # tc_netem_reorder and tc_netem_corrupt: probability, correlation
+        fields = (("probability", "I"), ("correlation", "I"))
+
+    class netem_loss(nla):
+        nla_map = (("NETEM_LOSS_UNSPEC", "none"), ("NETEM_LOSS_GI", "hex"), ("NETEM_LOSS_GE", "gemodel"))
+
+        class gemodel(nla):
+            fields = (("p", "I"), ("r", "I"), ("h", "I"), ("k1", "I"))
+
+
+class _netem_msg(tcmsg):
+    @staticmethod
+    def get_options(self, *argv, **kwarg):
+        return netem_options
+
+
+def netem_options_for(c: dict, seed: int | None) -> dict:
+    """The TCA_OPTIONS of a netem qdisc for canonical conditions `c` (rate is left to TBF)."""
+    loss = c["loss"]
+    attrs = [
+        # Nanosecond times; the 32-bit tick fields below are only what pre-4.15 kernels read.
+        ["TCA_NETEM_LATENCY64", round(c["delay_ms"] * 1e6)],
+        ["TCA_NETEM_JITTER64", round(c["jitter_ms"] * 1e6)],
+        [
+            "TCA_NETEM_CORR",
+            {
+                "delay_corr": u32(c["delay_correlation_pct"]),
+                "loss_corr": u32(loss["correlation_pct"]) if loss and loss["model"] == "random" else 0,
+                "dup_corr": 0,
+            },
+        ],
+    ]
+    if c["jitter_ms"] and c["distribution"] != "uniform":
+        table = load_table(c["distribution"])
+        attrs.append(["TCA_NETEM_DELAY_DIST", struct.pack(f"={len(table)}h", *table)])
+    if c["reorder_pct"]:
+        attrs.append(
+            [
+                "TCA_NETEM_REORDER",
+                {"probability": u32(c["reorder_pct"]), "correlation": u32(c["reorder_correlation_pct"])},
+            ]
+        )
+    if c["corrupt_pct"]:
+        attrs.append(["TCA_NETEM_CORRUPT", {"probability": u32(c["corrupt_pct"]), "correlation": 0}])
+    if loss and loss["model"] == "gemodel":
+        # tc-netem's `loss gemodel p r 1-h 1-k`: the kernel loses in the bad state when rnd > h
+        # and in the good state when rnd < k1, so k1 carries 1-k.
+        gemodel = {
+            "p": u32(loss["p_pct"]),
+            "r": u32(loss["r_pct"]),
+            "h": u32(loss["h_pct"]),
+            "k1": u32(100 - loss["k_pct"]),
+        }
+        attrs.append(["TCA_NETEM_LOSS", {"attrs": [["NETEM_LOSS_GE", gemodel]]}])
+    if seed is not None:
+        attrs.append(["TCA_NETEM_PRNG_SEED", seed])
+    return {
+        "delay": time2tick(min(c["delay_ms"] * 1000, 2**31)),
+        "limit": int(c["limit_packets"]),
+        "loss": u32(loss["pct"]) if loss and loss["model"] == "random" else 0,
+        # gap 1 with a reorder probability: that share of packets skips the delay (tc's default).
+        "gap": 1 if c["reorder_pct"] else 0,
+        "duplicate": u32(c["duplicate_pct"]),
+        "jitter": time2tick(min(c["jitter_ms"] * 1000, 2**31)),
+        "attrs": attrs,
+    }
+
+
+def _add_netem(ipr: IPRoute, index: int, handle: int, parent: int, options: dict) -> None:
+    msg = _netem_msg()
+    msg["index"], msg["handle"], msg["parent"] = index, handle, parent
+    msg["attrs"] = [["TCA_KIND", "netem"], ["TCA_OPTIONS", options]]
+    msg["header"]["type"] = RTM_NEWQDISC
+    msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+    # A batch of one: pyroute2 0.9.4's synchronous nlm_request() fails on a missing status key.
+    ipr.nlm_request_batch([msg])
+
+
+def _delete_root(ipr: IPRoute, index: int) -> None:
+    try:
+        ipr.tc("del", index=index, handle=0, parent=ROOT)
+    except NetlinkError as ex:
+        if ex.code not in (errno.ENOENT, errno.EINVAL):  # nothing of ours there: fine
+            raise
+
+
+def netem_unavailable(index: int) -> str | None:
+    """Why the kernel refuses netem on this interface (None: it accepts it). Leaves no qdisc behind."""
+    with IPRoute() as ipr:
+        try:
+            _add_netem(ipr, index, 0, ROOT, netem_options_for(_ZERO, None))
+        except NetlinkError as ex:
+            if ex.code == errno.ENOENT:  # "Specified qdisc kind is unknown"
+                return "this kernel has no sch_netem"
+            return f"the kernel refused netem: {ex} (errno {ex.code})"
+        _delete_root(ipr, index)
+    return None
+
+
+_ZERO = {
+    "delay_ms": 0.0,
+    "jitter_ms": 0.0,
+    "distribution": "uniform",
+    "delay_correlation_pct": 0.0,
+    "loss": None,
+    "duplicate_pct": 0.0,
+    "corrupt_pct": 0.0,
+    "reorder_pct": 0.0,
+    "reorder_correlation_pct": 0.0,
+    "rate_bps": None,
+    "limit_packets": 1000,
+    "seed": None,
+}
+
+
+class NetemShaper:
+    """netem at the root of the interface, or TBF 1: (rate) -> netem 10: when there is a rate."""
+
+    backend = "netem"
+
+    def __init__(self, index: int, conditions: dict, seed: int | None):
+        self.index, self.conditions, self.seed = index, conditions, seed
+        self.unhonoured: list[str] = []
+
+    def start(self) -> None:
+        c = self.conditions
+        with IPRoute() as ipr:
+            _delete_root(ipr, self.index)
+            parent, handle = ROOT, 0
+            if c["rate_bps"]:
+                # TBF at the root, netem as its only child (the netem manual's recipe): packets are
+                # delayed by netem, then paced by TBF, and netem's limit stays the one queue limit.
+                # Not HTB: TBF cuts GSO super-packets (up to 64 KB from a veth) into segments, where
+                # HTB would let one go at once and pace the link in 64 KB steps.
+                rate_bytes = c["rate_bps"] / 8
+                burst = max(2 * MAX_FRAME, int(rate_bytes / 1000))  # two frames or 1 ms of traffic
+                # TBF's limit sizes its default child queue, which netem replaces: any valid value.
+                tbf = {"rate": int(rate_bytes), "burst": burst, "limit": 10 * MAX_FRAME}
+                try:
+                    ipr.tc("add", "tbf", index=self.index, handle=TBF_ROOT, **tbf)
+                except NetlinkError as ex:
+                    raise ShaperError(f"cannot add the TBF that shapes the rate: {ex}") from ex
+                parent, handle = TBF_CLASS, NETEM_CHILD
+            _add_netem(ipr, self.index, handle, parent, netem_options_for(c, self.seed))
+            if self.seed is not None and not self._seed_applied(ipr):
+                self.unhonoured.append("seed")
+        if self.unhonoured:
+            log.warning("netem on this kernel cannot honour: %s", ", ".join(self.unhonoured))
+
+    def _seed_applied(self, ipr: IPRoute) -> bool:
+        """Kernels that support TCA_NETEM_PRNG_SEED report it back; older ones drop it silently."""
+        for qdisc in ipr.get_qdiscs(self.index):
+            if qdisc.get_attr("TCA_KIND") == "netem":
+                options = qdisc.get_attr("TCA_OPTIONS")
+                return any(_nla_type(attr) == TCA_NETEM_PRNG_SEED for attr in options.get("attrs", ()))
+        return False
+
+    def stop(self) -> None:
+        with IPRoute() as ipr:
+            _delete_root(ipr, self.index)
+
+
+def _nla_type(slot) -> int:
+    """The attribute type of a decoded NLA, read from its header (pyroute2 names unknown ones UNKNOWN)."""
+    attr = slot.cell[1]
+    return struct.unpack_from("=HH", attr.data, attr.offset)[1] & 0x3FFF  # without the NESTED/BYTEORDER flags
