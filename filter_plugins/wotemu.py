@@ -19,11 +19,17 @@ def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None, i
             path = Path(source) if Path(source).is_absolute() else base_dir / source
             topology = validate_file(path, base_dir=base_dir, hosts=hosts)
         else:
-            topology = validate_document(dict(source), "topology variables (-e @FILE)", base_dir=base_dir, hosts=hosts)
+            topology = validate_document(
+                dict(source), "topology variables (-e @FILE)", base_dir=base_dir, hosts=hosts
+            )
     except TopologyError as ex:
         raise AnsibleFilterError(f"the topology is not valid; nothing was deployed:\n{ex}") from None
     model = build_stack_model(
-        topology, run_id or new_run_id(topology.experiment.name), base_dir=base_dir, image=image, files_dir=files_dir
+        topology,
+        run_id or new_run_id(topology.experiment.name),
+        base_dir=base_dir,
+        image=image,
+        files_dir=files_dir,
     )
     return stopped(model) if stopping else model
 

@@ -120,7 +120,7 @@ def percentile_plot(by_operation: pd.DataFrame):
             ("p99", "triangle", "#d62728"),
         )
     ]
-    fig.legend.location = "bottom_right"
+    fig.add_layout(fig.legend[0], "right")  # inside, it would hide the slowest operations' markers
     hover(
         fig,
         renderers,

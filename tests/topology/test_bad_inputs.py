@@ -18,7 +18,11 @@ CORPUS = sorted((Path(__file__).parent / "bad").glob("*.yml"))
 
 
 def _expectations(path: Path) -> list[str]:
-    return [line.removeprefix("# expect: ").strip() for line in path.read_text().splitlines() if line.startswith("# expect: ")]
+    return [
+        line.removeprefix("# expect: ").strip()
+        for line in path.read_text().splitlines()
+        if line.startswith("# expect: ")
+    ]
 
 
 def test_corpus_is_large_enough():
@@ -36,7 +40,9 @@ def test_bad_topology_is_rejected_with_path_and_message(path: Path):
         matching = [line for line in lines if f": {expectation}" in line]
         assert matching, f"expected {expectation!r} among:\n" + "\n".join(lines)
         assert all(line.startswith(f"{path}:") for line in matching)  # file and line number first
-        assert all(line.split(":")[1].isdigit() for line in matching if not expectation.startswith("(document)"))
+        assert all(
+            line.split(":")[1].isdigit() for line in matching if not expectation.startswith("(document)")
+        )
 
 
 def test_every_problem_is_reported_at_once():
@@ -54,7 +60,9 @@ def test_errors_carry_the_line_of_the_offending_key():
 def test_empty_file(tmp_path):
     path = tmp_path / "empty.yml"
     path.write_text("")
-    with pytest.raises(TopologyError, match="the file is empty; expected a mapping with `networks` and `nodes`"):
+    with pytest.raises(
+        TopologyError, match="the file is empty; expected a mapping with `networks` and `nodes`"
+    ):
         validate_file(path)
 
 
@@ -83,7 +91,9 @@ def test_cli_exits_1_lists_problems_and_writes_nothing(tmp_path):
     bad = Path(__file__).parent / "bad" / "several_errors.yml"
     result = subprocess.run(
         [sys.executable, "-m", "wotemu_runtime", "compose", str(bad), "-o", str(out)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 3
@@ -94,7 +104,9 @@ def test_cli_validate_reports_each_file(tmp_path):
     bad = Path(__file__).parent / "bad" / "zero_scale.yml"
     result = subprocess.run(
         [sys.executable, "-m", "wotemu_runtime", "validate", "topologies/quickstart.yml", str(bad)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 1
     assert "topologies/quickstart.yml: ok" in result.stdout

@@ -34,7 +34,9 @@ def test_preset_numbers_are_upstream_figures():
 
 
 def test_explicit_netem_overrides_only_its_keys():
-    topo = topology(networks=[{"name": "cell", "conditions": "lte", "netem": {"delay": "10ms", "loss": "1%"}}])
+    topo = topology(
+        networks=[{"name": "cell", "conditions": "lte", "netem": {"delay": "10ms", "loss": "1%"}}]
+    )
     netem = topo.networks[0].netem
     assert (netem.delay, netem.jitter, netem.rate) == (10.0, 10.0, 15_000_000)
     assert netem.loss.probability == 1.0
@@ -42,11 +44,22 @@ def test_explicit_netem_overrides_only_its_keys():
 
 def test_canonical_netem_units_and_gemodel():
     netem = Netem.model_validate(
-        {"delay": "40ms", "jitter": "1ms", "loss": {"model": "gemodel", "p": "1%", "bad_loss": "80%"}, "rate": "1mbit"}
+        {
+            "delay": "40ms",
+            "jitter": "1ms",
+            "loss": {"model": "gemodel", "p": "1%", "bad_loss": "80%"},
+            "rate": "1mbit",
+        }
     )
     canonical = canonical_netem(netem, seed=3)
     assert canonical["delay_ms"] == 40.0 and canonical["rate_bps"] == 1_000_000 and canonical["seed"] == 3
-    assert canonical["loss"] == {"model": "gemodel", "p_pct": 1.0, "r_pct": 99.0, "h_pct": 20.0, "k_pct": 100.0}
+    assert canonical["loss"] == {
+        "model": "gemodel",
+        "p_pct": 1.0,
+        "r_pct": 99.0,
+        "h_pct": 20.0,
+        "k_pct": 100.0,
+    }
 
 
 def test_no_conditions_means_an_unshaped_gateway_not_a_crash():
@@ -57,7 +70,9 @@ def test_no_conditions_means_an_unshaped_gateway_not_a_crash():
 def test_stack_model_services_and_roles():
     model = build_stack_model(topology(), RUN, base_dir=ROOT)
     assert [(s["name"], s["role"]) for s in model["services"]] == [
-        ("redis", "store"), ("gw_cell", "gateway"), ("clock", "node"),
+        ("redis", "store"),
+        ("gw_cell", "gateway"),
+        ("clock", "node"),
     ]
     assert model["redis_secret"] == f"{RUN}-redis"
     assert service(model, "redis")["caps"] == []  # least privilege: the store needs no capability
@@ -74,7 +89,9 @@ def test_subnets_come_from_the_pool_and_control_is_first():
 def test_node_config_aliases_broker_and_seed():
     topo = topology(
         networks=[{"name": "cell"}, {"name": "lan"}],
-        nodes=[{"name": "clock", "app": {"builtin": "clock", "protocols": ["mqtt"]}, "networks": ["cell", "lan"]}],
+        nodes=[
+            {"name": "clock", "app": {"builtin": "clock", "protocols": ["mqtt"]}, "networks": ["cell", "lan"]}
+        ],
         brokers=[{"name": "mq", "networks": ["lan"]}],
     )
     model = build_stack_model(topo, RUN, base_dir=ROOT)
@@ -86,7 +103,9 @@ def test_node_config_aliases_broker_and_seed():
 
 
 def test_path_apps_become_swarm_configs_pinned_by_digest():
-    topo = topology(nodes=[{"name": "server", "app": {"path": "apps/quickstart_server.py"}, "networks": ["cell"]}])
+    topo = topology(
+        nodes=[{"name": "server", "app": {"path": "apps/quickstart_server.py"}, "networks": ["cell"]}]
+    )
     model = build_stack_model(topo, RUN, base_dir=ROOT)
     (config,) = model["configs"]
     assert config["file"] == str(ROOT / "apps" / "quickstart_server.py")
@@ -96,8 +115,15 @@ def test_path_apps_become_swarm_configs_pinned_by_digest():
 
 def test_resources_and_placement():
     topo = topology(
-        nodes=[{"name": "clock", "app": {"builtin": "clock"}, "networks": ["cell"],
-                "resources": {"cpu_limit": 0.5, "mem_limit": "150M"}, "placement": {"cpu_class": "small"}}]
+        nodes=[
+            {
+                "name": "clock",
+                "app": {"builtin": "clock"},
+                "networks": ["cell"],
+                "resources": {"cpu_limit": 0.5, "mem_limit": "150M"},
+                "placement": {"cpu_class": "small"},
+            }
+        ]
     )
     clock = service(build_stack_model(topo, RUN, base_dir=ROOT), "clock")
     assert clock["resources"] == {"limits": {"cpus": "0.5", "memory": str(150 * 2**20)}}
@@ -111,24 +137,46 @@ HOSTS = [
 
 
 def test_placement_must_match_a_host():
-    doc = {"networks": [{"name": "cell"}],
-           "nodes": [{"name": "clock", "app": {"builtin": "clock"}, "networks": ["cell"],
-                      "placement": {"cpu_class": "medium"}}]}
+    doc = {
+        "networks": [{"name": "cell"}],
+        "nodes": [
+            {
+                "name": "clock",
+                "app": {"builtin": "clock"},
+                "networks": ["cell"],
+                "placement": {"cpu_class": "medium"},
+            }
+        ],
+    }
     validate_document(doc, "t.yml", base_dir=ROOT)  # without the inventory's hosts there is nothing to check
-    with pytest.raises(TopologyError, match=r"nodes\[0\].placement: no host has the labels cpu_class=medium; "
-                                            r"the inventory's labels are: cpu_class=large, cpu_class=small"):
+    wanted = (
+        r"nodes\[0\].placement: node 'clock' needs node.labels.cpu_class == medium, which no host "
+        r"satisfies; the hosts' labels are: big: cpu_class=large; pi: cpu_class=small"
+    )
+    with pytest.raises(TopologyError, match=wanted):
         validate_document(doc, "t.yml", base_dir=ROOT, hosts=HOSTS)
 
 
 def test_limits_must_fit_the_eligible_hosts():
-    doc = {"networks": [{"name": "cell"}],
-           "nodes": [{"name": "clock", "app": {"builtin": "clock"}, "networks": ["cell"],
-                      "placement": {"cpu_class": "small"}, "resources": {"cpu_limit": 6, "mem_limit": "2G"}}]}
+    doc = {
+        "networks": [{"name": "cell"}],
+        "nodes": [
+            {
+                "name": "clock",
+                "app": {"builtin": "clock"},
+                "networks": ["cell"],
+                "placement": {"cpu_class": "small"},
+                "resources": {"cpu_limit": 6, "mem_limit": "2G"},
+            }
+        ],
+    }
     with pytest.raises(TopologyError) as info:
         validate_document(doc, "t.yml", base_dir=ROOT, hosts=HOSTS)
     text = str(info.value)
     assert "nodes[0].resources.cpu_limit: 6 cores, but the largest eligible host has 4" in text
-    assert "nodes[0].resources.mem_limit: 2147483648 bytes, but the largest eligible host has 1073741824" in text
+    assert (
+        "nodes[0].resources.mem_limit: 2147483648 bytes, but the largest eligible host has 1073741824" in text
+    )
 
 
 def test_json_schema_describes_units_and_forbids_unknown_keys():

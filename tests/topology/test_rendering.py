@@ -22,7 +22,9 @@ EXAMPLES = sorted((ROOT / "topologies").glob("*.yml"))
 
 def rendered(path: Path) -> str:
     topology = validate_file(path, base_dir=ROOT)
-    text = render_stack(build_stack_model(topology, f"{topology.experiment.name}-20260101T000000", base_dir=ROOT))
+    text = render_stack(
+        build_stack_model(topology, f"{topology.experiment.name}-20260101T000000", base_dir=ROOT)
+    )
     return text.replace(str(ROOT), "{ROOT}")  # golden files must not depend on the checkout's location
 
 
@@ -42,7 +44,9 @@ def test_docker_accepts_the_stack(path: Path, tmp_path: Path):
     require_command("docker")
     stack_file = tmp_path / "stack.yml"
     stack_file.write_text(rendered(path).replace("{ROOT}", str(ROOT)))
-    result = subprocess.run(["docker", "stack", "config", "-c", str(stack_file)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["docker", "stack", "config", "-c", str(stack_file)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     for service in services.values():

@@ -4,13 +4,16 @@ from wotemu_runtime.topology import units
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("5ms", 5.0), ("1.5s", 1500.0), ("300us", 0.3), (40, 40.0), ("0", 0.0), (".5ms", 0.5)]
+    ("value", "expected"),
+    [("5ms", 5.0), ("1.5s", 1500.0), ("300us", 0.3), (40, 40.0), ("0", 0.0), (".5ms", 0.5)],
 )
 def test_duration_ms(value, expected):
     assert units.duration_ms(value) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("90s", 90), ("2m", 120), ("1h", 3600), (30, 30), ("250ms", 0.25)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("90s", 90), ("2m", 120), ("1h", 3600), (30, 30), ("250ms", 0.25)]
+)
 def test_duration_s(value, expected):
     assert units.duration_s(value) == pytest.approx(expected)
 
@@ -23,7 +26,9 @@ def test_rate(value, expected):
     assert units.rate_bps(value) == expected
 
 
-@pytest.mark.parametrize(("value", "expected"), [("150M", 150 * 2**20), ("1.5G", 1.5 * 2**30), ("512k", 2**19), (100, 100)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("150M", 150 * 2**20), ("1.5G", 1.5 * 2**30), ("512k", 2**19), (100, 100)]
+)
 def test_size(value, expected):
     assert units.size_bytes(value) == expected
 

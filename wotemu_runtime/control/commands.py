@@ -47,9 +47,17 @@ def _status(args) -> int:
 def register(subparsers) -> None:
     run = subparsers.add_parser("run", help="run an experiment end to end (provision, deploy, stop, report)")
     run.add_argument("topology", metavar="TOPOLOGY", help="topology file")
-    run.add_argument("-i", "--inventory", help="Ansible inventory (default: inventory/local.yml, this machine)")
-    run.add_argument("-e", "--extra", action="append", default=[], metavar="KEY=VALUE",
-                     help="extra variable for the playbook, e.g. experiment_duration=30")
+    run.add_argument(
+        "-i", "--inventory", help="Ansible inventory (default: inventory/local.yml, this machine)"
+    )
+    run.add_argument(
+        "-e",
+        "--extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra variable for the playbook, e.g. experiment_duration=30",
+    )
     run.add_argument("--tags", help="only these phases (provision, build-image, deploy, stop, report)")
     run.set_defaults(func=_run)
 

@@ -38,8 +38,15 @@ def drops(bundle: Path) -> dict[str, int]:
     return dict(totals)
 
 
-def run_info(stack_model: dict, bundle: str, hosts: list[dict], versions: dict, started_at: str,
-             stopped_at: str, probes: list | None = None) -> dict:
+def run_info(
+    stack_model: dict,
+    bundle: str,
+    hosts: list[dict],
+    versions: dict,
+    started_at: str,
+    stopped_at: str,
+    probes: list | None = None,
+) -> dict:
     path = Path(bundle)
     return {
         "schema_version": SCHEMA_VERSION,

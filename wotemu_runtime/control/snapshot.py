@@ -4,7 +4,9 @@ import re
 from collections import defaultdict
 
 # `docker service logs --no-trunc --timestamps` prefixes each line with `<service>.<slot>.<task id>@<node>`.
-_LOG_LINE = re.compile(r"^(?P<service>[^.\s]+)\.(?P<slot>\d+)\.(?P<task>[a-z0-9]+)@(?P<node>\S+)\s*\|\s?(?P<text>.*)$")
+_LOG_LINE = re.compile(
+    r"^(?P<service>[^.\s]+)\.(?P<slot>\d+)\.(?P<task>[a-z0-9]+)@(?P<node>\S+)\s*\|\s?(?P<text>.*)$"
+)
 
 
 def split_logs(text: str, tail: int) -> dict[str, list[str]]:
@@ -17,10 +19,18 @@ def split_logs(text: str, tail: int) -> dict[str, list[str]]:
     return {task: entries[-tail:] for task, entries in lines.items()}
 
 
-def tasks_snapshot(tasks: list[dict], services: list[dict], nodes: list[dict], logs: dict[str, str], stack: str,
-                   tail: int = 60) -> list[dict]:
+def tasks_snapshot(
+    tasks: list[dict],
+    services: list[dict],
+    nodes: list[dict],
+    logs: dict[str, str],
+    stack: str,
+    tail: int = 60,
+) -> list[dict]:
     """Every task Swarm knows for the stack's services, failed and replaced ones included."""
-    service_names = {s["ID"]: s["Spec"]["Name"] for s in services if s["Spec"]["Name"].startswith(f"{stack}_")}
+    service_names = {
+        s["ID"]: s["Spec"]["Name"] for s in services if s["Spec"]["Name"].startswith(f"{stack}_")
+    }
     node_names = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"]) for n in nodes}
     log_tails = {}
     for text in logs.values():

@@ -11,10 +11,14 @@ from wotemu_runtime.metrics import store
 
 def run_status(config: dict) -> dict:
     client = store.connect(config, decode_responses=True)
-    gateways = {key.rsplit(":", 1)[-1]: json.loads(client.get(key) or "null") for key in client.scan_iter(store.key(config, "gw", "*"))}
+    gateways = {
+        key.rsplit(":", 1)[-1]: json.loads(client.get(key) or "null")
+        for key in client.scan_iter(store.key(config, "gw", "*"))
+    }
     ready = sorted(key.rsplit(":", 1)[-1] for key in client.scan_iter(store.key(config, "ready", "*")))
     records = {
-        key.rsplit(":", 1)[-1]: client.xlen(key) for key in client.scan_iter(store.key(config, "rec", "*"), _type="stream")
+        key.rsplit(":", 1)[-1]: client.xlen(key)
+        for key in client.scan_iter(store.key(config, "rec", "*"), _type="stream")
     }
     return {
         "gateways": {name: (value or {}).get("backend") for name, value in gateways.items()},

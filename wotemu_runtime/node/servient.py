@@ -31,9 +31,7 @@ def build_servient(config: dict, writer) -> TimedServient:
     if "ws" in protocols:
         servient.add_server(WebsocketServer(port=ports["ws"]))
     if "coap" in protocols:
-        from wotpy.protocols.coap.server import CoAPServer  # Linux only: imported when used
-
-        servient.add_server(CoAPServer(port=ports["coap"]))
+        servient.add_server(wotpy_fixes.coap_server(ports["coap"]))
     if "mqtt" in protocols:
         broker = config.get("broker")
         if not broker:

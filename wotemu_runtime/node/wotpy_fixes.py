@@ -69,3 +69,18 @@ def apply() -> None:
 def clients_config() -> dict:
     """Per-protocol client settings for `Servient(clients_config=...)`."""
     return {Protocols.MQTT: {"deliver_timeout_secs": MQTT_DELIVER_TIMEOUT_S}}
+
+
+def coap_server(port: int):
+    """A CoAP server bound to the IPv4 wildcard.
+
+    wotpy 0.18 binds CoAP to "::", which fails where IPv6 is disabled (Docker's default inside
+    containers: "No local bindable address found for ::"); the emulated networks are IPv4 only.
+    """
+    from wotpy.protocols.coap.server import CoAPServer  # Linux only: imported when used
+
+    class IPv4CoAPServer(CoAPServer):
+        def _get_bind_address(self):
+            return "0.0.0.0", self.port
+
+    return IPv4CoAPServer(port=port)

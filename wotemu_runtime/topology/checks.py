@@ -8,6 +8,7 @@ from collections import Counter
 from ipaddress import IPv4Network
 from pathlib import Path
 
+from wotemu_runtime.node import loader
 from wotemu_runtime.topology import units
 from wotemu_runtime.topology.errors import Problem
 
@@ -47,7 +48,9 @@ def _network_refs(data: dict, key: str, networks: dict) -> list[Problem]:
         for ref_index, ref in enumerate(refs):
             if isinstance(ref, str) and ref not in networks:
                 valid = ", ".join(networks) or "(none defined)"
-                problems.append(Problem((key, index, "networks", ref_index), f"unknown network {ref!r}; defined: {valid}"))
+                problems.append(
+                    Problem((key, index, "networks", ref_index), f"unknown network {ref!r}; defined: {valid}")
+                )
         for ref, count in Counter(r for r in refs if isinstance(r, str)).items():
             if count > 1:
                 problems.append(Problem((key, index, "networks"), f"network {ref!r} is listed twice"))
@@ -55,16 +58,25 @@ def _network_refs(data: dict, key: str, networks: dict) -> list[Problem]:
 
 
 def _service_names(data: dict) -> list[Problem]:
-    stack = (data.get("experiment") or {}).get("name", "wotemu") if isinstance(data.get("experiment"), dict) else "wotemu"
+    stack = (
+        (data.get("experiment") or {}).get("name", "wotemu")
+        if isinstance(data.get("experiment"), dict)
+        else "wotemu"
+    )
     problems = []
     for key in ("nodes", "brokers"):
         for index, item in _items(data, key):
             name = item.get("name")
             if name in RESERVED_SERVICES:
-                problems.append(Problem((key, index, "name"), f"{name!r} is reserved for {RESERVED_SERVICES[name]}"))
+                problems.append(
+                    Problem((key, index, "name"), f"{name!r} is reserved for {RESERVED_SERVICES[name]}")
+                )
             if isinstance(name, str) and isinstance(stack, str) and len(f"{stack}_{name}") > MAX_SERVICE_NAME:
                 problems.append(
-                    Problem((key, index, "name"), f"'{stack}_{name}' is longer than Docker's {MAX_SERVICE_NAME} characters")
+                    Problem(
+                        (key, index, "name"),
+                        f"'{stack}_{name}' is longer than Docker's {MAX_SERVICE_NAME} characters",
+                    )
                 )
     return problems
 
@@ -79,17 +91,24 @@ def _brokers(data: dict, networks: dict) -> list[Problem]:
         if chosen is not None:
             if chosen not in brokers:
                 valid = ", ".join(brokers) or "(none defined)"
-                problems.append(Problem(("nodes", index, "broker"), f"unknown broker {chosen!r}; defined: {valid}"))
+                problems.append(
+                    Problem(("nodes", index, "broker"), f"unknown broker {chosen!r}; defined: {valid}")
+                )
                 continue
         elif "mqtt" in protocols:
             if not brokers:
                 problems.append(
-                    Problem(("nodes", index, "app", "protocols"), "MQTT needs a broker: add one under `brokers`")
+                    Problem(
+                        ("nodes", index, "app", "protocols"), "MQTT needs a broker: add one under `brokers`"
+                    )
                 )
                 continue
             if len(brokers) > 1:
                 problems.append(
-                    Problem(("nodes", index), f"several brokers exist; choose one with `broker: ` ({', '.join(brokers)})")
+                    Problem(
+                        ("nodes", index),
+                        f"several brokers exist; choose one with `broker: ` ({', '.join(brokers)})",
+                    )
                 )
                 continue
             chosen = next(iter(brokers))
@@ -98,7 +117,10 @@ def _brokers(data: dict, networks: dict) -> list[Problem]:
         shared = set(node.get("networks") or []) & set(brokers[chosen].get("networks") or [])
         if not shared and isinstance(node.get("networks"), list):
             problems.append(
-                Problem(("nodes", index, "networks"), f"shares no network with its broker {chosen!r}, so cannot reach it")
+                Problem(
+                    ("nodes", index, "networks"),
+                    f"shares no network with its broker {chosen!r}, so cannot reach it",
+                )
             )
     return problems
 
@@ -115,7 +137,10 @@ def _subnets(data: dict) -> list[Problem]:
         for other_index, other in explicit[:position]:
             if subnet.overlaps(other):
                 problems.append(
-                    Problem(("networks", index, "subnet"), f"{subnet} overlaps networks[{other_index}].subnet ({other})")
+                    Problem(
+                        ("networks", index, "subnet"),
+                        f"{subnet} overlaps networks[{other_index}].subnet ({other})",
+                    )
                 )
     return problems
 
@@ -133,7 +158,8 @@ def _pool(data: dict) -> list[Problem]:
         return [
             Problem(
                 ("experiment", "subnet_pool"),
-                f"{pool} holds {available} /24 subnets but {needed} are needed (one per network plus one for control)",
+                f"{pool} holds {available} /24 subnets but {needed} are needed "
+                "(one per network plus one for control)",
             )
         ]
     return []
@@ -147,11 +173,57 @@ def _app_paths(data: dict, base_dir: Path) -> list[Problem]:
             path = base_dir / app["path"]
             if not path.is_file():
                 problems.append(
-                    Problem(("nodes", index, "app", "path"), f"no such file: {path} (paths are relative to {base_dir})")
+                    Problem(
+                        ("nodes", index, "app", "path"),
+                        f"no such file: {path} (paths are relative to {base_dir})",
+                    )
                 )
             elif path.suffix != ".py":
-                problems.append(Problem(("nodes", index, "app", "path"), "an app is a Python file ending in .py"))
+                problems.append(
+                    Problem(("nodes", index, "app", "path"), "an app is a Python file ending in .py")
+                )
     return problems
+
+
+def _builtin_params(data: dict) -> list[Problem]:
+    """Built-in apps' params against their signatures, and `servient_host` against the topology."""
+    networks_of = {
+        item["name"]: item.get("networks") or [] for _, item in _items(data, "nodes") if "name" in item
+    }
+    problems = []
+    for index, node in _items(data, "nodes"):
+        app = node.get("app")
+        if not (isinstance(app, dict) and app.get("builtin") in loader.builtin_names()):
+            continue
+        params = app.get("params") if isinstance(app.get("params"), dict) else {}
+        where = ("nodes", index, "app", "params")
+        try:
+            func = loader.load_app(loader.resolve_source({"builtin": app["builtin"]}))
+            loader.check_params(func, params, f"built-in app {app['builtin']!r}")
+        except loader.AppError as ex:
+            problems.append(Problem(where, str(ex)))
+        host = params.get("servient_host")
+        if isinstance(host, str):
+            problems += _servient_host(
+                host, (*where, "servient_host"), networks_of, node.get("networks") or []
+            )
+    return problems
+
+
+def _servient_host(host: str, path: tuple, networks_of: dict, own_networks: list) -> list[Problem]:
+    peer, _, network = host.partition(".")
+    if peer not in networks_of or network not in networks_of[peer]:
+        aliases = ", ".join(
+            f"{n}.{net}" for n, nets in networks_of.items() for net in nets if isinstance(net, str)
+        )
+        return [Problem(path, f"{host!r} is not a node's `<node>.<network>` address; they are: {aliases}")]
+    if network not in own_networks:
+        return [Problem(path, f"{host!r} is on network {network!r}, which this node is not attached to")]
+    return []
+
+
+def _label_list(labels: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(none)"
 
 
 def _placement(data: dict, hosts: list[dict]) -> list[Problem]:
@@ -163,15 +235,22 @@ def _placement(data: dict, hosts: list[dict]) -> list[Problem]:
             matching = [
                 host
                 for host in hosts
-                if all(str(host.get("labels", {}).get(label)) == str(value) for label, value in placement.items())
+                if all(
+                    str(host.get("labels", {}).get(label)) == str(value) for label, value in placement.items()
+                )
             ]
             if not matching:
-                known = sorted({f"{k}={v}" for host in hosts for k, v in host.get("labels", {}).items()})
-                wanted = ", ".join(f"{k}={v}" for k, v in placement.items())
+                # What Swarm would leave "Pending" for ever: say which service, which constraint, and
+                # what each host offers instead.
+                wanted = " && ".join(f"node.labels.{k} == {v}" for k, v in placement.items())
+                offered = "; ".join(
+                    f"{host.get('name')}: {_label_list(host.get('labels', {}))}" for host in hosts
+                )
                 problems.append(
                     Problem(
                         (key, index, "placement"),
-                        f"no host has the labels {wanted}; the inventory's labels are: {', '.join(known) or '(none)'}",
+                        f"{key[:-1]} {item.get('name')!r} needs {wanted}, which no host satisfies; "
+                        f"the hosts' labels are: {offered}",
                     )
                 )
                 continue
@@ -187,7 +266,10 @@ def _fits(key: str, index: int, resources: dict, hosts: list[dict]) -> list[Prob
     cpu_limit = resources.get("cpu_limit")
     if cpus and isinstance(cpu_limit, int | float) and cpu_limit > cpus:
         problems.append(
-            Problem((key, index, "resources", "cpu_limit"), f"{cpu_limit} cores, but the largest eligible host has {cpus}")
+            Problem(
+                (key, index, "resources", "cpu_limit"),
+                f"{cpu_limit} cores, but the largest eligible host has {cpus}",
+            )
         )
     try:
         mem_limit = units.size_bytes(resources["mem_limit"])
@@ -214,6 +296,7 @@ def check(data: dict, base_dir: Path, hosts: list[dict] | None = None) -> list[P
     problems += _subnets(data)
     problems += _pool(data)
     problems += _app_paths(data, base_dir)
+    problems += _builtin_params(data)
     if hosts:
         problems += _placement(data, hosts)
     return problems

@@ -38,7 +38,9 @@ def parse_text(text: str, source: str) -> tuple[dict, dict]:
         reason = getattr(ex, "problem", None) or str(ex)
         raise TopologyError(source, [Problem((), f"not valid YAML: {reason}")], lines) from None
     if data is None:
-        raise TopologyError(source, [Problem((), "the file is empty; expected a mapping with `networks` and `nodes`")])
+        raise TopologyError(
+            source, [Problem((), "the file is empty; expected a mapping with `networks` and `nodes`")]
+        )
     if not isinstance(data, dict):
         raise TopologyError(
             source,
@@ -55,7 +57,8 @@ def load_file(path: str | Path) -> tuple[dict, dict]:
         size = Path(path).stat().st_size
         if size > MAX_BYTES:
             raise TopologyError(
-                source, [Problem((), f"the file is {size} bytes; topology files are limited to {MAX_BYTES} bytes")]
+                source,
+                [Problem((), f"the file is {size} bytes; topology files are limited to {MAX_BYTES} bytes")],
             )
         raw = Path(path).read_bytes()
     except OSError as ex:

@@ -69,7 +69,11 @@ def _subnets(topology: Topology) -> dict[str, str]:
     Fixed subnets keep Docker's allocator from picking one that overlaps ours.
     """
     taken = [n.subnet for n in topology.networks if n.subnet]
-    free = (s for s in topology.experiment.subnet_pool.subnets(new_prefix=24) if not any(s.overlaps(t) for t in taken))
+    free = (
+        s
+        for s in topology.experiment.subnet_pool.subnets(new_prefix=24)
+        if not any(s.overlaps(t) for t in taken)
+    )
     subnets = {}
     for name, explicit in [(CONTROL_NETWORK, None), *((n.name, n.subnet) for n in topology.networks)]:
         subnet = explicit or next(free, None)
@@ -106,8 +110,12 @@ def build_stack_model(
     base_dir: Path | None = None,
     image: str | None = None,
     redis_secret: str | None = None,
+    files_dir: str | None = None,
 ) -> dict:
-    """Everything the stack template needs, for one run of `topology`."""
+    """Everything the stack template needs, for one run of `topology`.
+
+    `files_dir` is where the app files will be on the host that deploys (default: where they are).
+    """
     base_dir = base_dir or Path.cwd()
     experiment = topology.experiment
     stack = experiment.name
@@ -123,14 +131,27 @@ def build_stack_model(
 
     def attachments(name: str, networks: list[str]) -> list[dict]:
         return [
-            {"name": net, "subnet": subnets[net], "gateway": f"gw_{net}", "alias": f"{name}.{net}"} for net in networks
+            {"name": net, "subnet": subnets[net], "gateway": f"gw_{net}", "alias": f"{name}.{net}"}
+            for net in networks
         ]
 
     services, configs = [], []
+    # The store runs on a manager: the playbooks poll it with `docker exec` on the manager that deployed.
     services.append(
-        {"name": "redis", "role": "store", "replicas": 1, "config": {**common, "service": "redis"},
-         "networks": [], "caps": [], "sysctls": {}, "resources": {}, "constraints": [], "env": {},
-         "restart": "any", "app_config": None}
+        {
+            "name": "redis",
+            "role": "store",
+            "replicas": 1,
+            "config": {**common, "service": "redis"},
+            "networks": [],
+            "caps": [],
+            "sysctls": {},
+            "resources": {},
+            "constraints": ["node.role == manager"],
+            "env": {},
+            "restart": "any",
+            "app_config": None,
+        }
     )
     for index, network in enumerate(topology.networks):
         name = f"gw_{network.name}"
@@ -143,20 +164,46 @@ def build_stack_model(
             "extra_ports": extra_ports,
         }
         services.append(
-            {"name": name, "role": "gateway", "replicas": 1, "config": config,
-             "networks": [{"name": network.name, "aliases": []}], "caps": NET_CAPS, "sysctls": GATEWAY_SYSCTLS,
-             "resources": {}, "constraints": [], "env": {}, "restart": "any", "app_config": None}
+            {
+                "name": name,
+                "role": "gateway",
+                "replicas": 1,
+                "config": config,
+                "networks": [{"name": network.name, "aliases": []}],
+                "caps": NET_CAPS,
+                "sysctls": GATEWAY_SYSCTLS,
+                "resources": {},
+                "constraints": [],
+                "env": {},
+                "restart": "any",
+                "app_config": None,
+            }
         )
     brokers = {broker.name: broker for broker in topology.brokers}
     for broker in topology.brokers:
         nets = attachments(broker.name, broker.networks)
-        config = {**common, "service": broker.name, "networks": nets, "extra_ports": extra_ports,
-                  "system_period_s": experiment.system_period}
+        config = {
+            **common,
+            "service": broker.name,
+            "networks": nets,
+            "extra_ports": extra_ports,
+            "system_period_s": experiment.system_period,
+        }
         services.append(
-            {"name": broker.name, "role": "broker", "replicas": 1, "config": config,
-             "networks": [{"name": n["name"], "aliases": [n["alias"]]} for n in nets], "caps": NET_CAPS,
-             "sysctls": NODE_SYSCTLS, "resources": _resources(broker.resources),
-             "constraints": _constraints(broker.placement), "env": {}, "restart": "any", "app_config": None}
+            {
+                "name": broker.name,
+                "role": "broker",
+                "replicas": 1,
+                "config": config,
+                "networks": [{"name": n["name"], "aliases": [n["alias"]]} for n in nets],
+                "caps": NET_CAPS,
+                "sysctls": NODE_SYSCTLS,
+                "resources": _resources(broker.resources),
+                "constraints": _constraints(broker.placement),
+                "env": {},
+                "restart": "any",
+                "app_config": None,
+            }
         )
     for node in topology.nodes:
         nets = attachments(node.name, node.networks)
@@ -169,8 +216,12 @@ def build_stack_model(
         else:
             source = (base_dir / app.path).resolve()
             digest = _file_digest(source)
-            app_config = {"name": f"{stack}_app_{node.name}_{digest[:12]}", "file": str(source),
-                          "target": f"{APP_DIR}/{node.name}.py"}
+            app_config = {
+                "name": f"{stack}_app_{node.name}_{digest[:12]}",
+                "source": str(source),
+                "file": f"{files_dir}/{node.name}.py" if files_dir else str(source),
+                "target": f"{APP_DIR}/{node.name}.py",
+            }
             configs.append(app_config)
             app_ref = {"path": app_config["target"], "sha256": digest}
         broker = _broker_of(node, brokers, topology)
@@ -185,11 +236,20 @@ def build_stack_model(
             "system_period_s": experiment.system_period,
         }
         services.append(
-            {"name": node.name, "role": "node", "replicas": node.scale, "config": config,
-             "networks": [{"name": n["name"], "aliases": [n["alias"]]} for n in nets], "caps": NET_CAPS,
-             "sysctls": NODE_SYSCTLS, "resources": _resources(node.resources),
-             "constraints": _constraints(node.placement), "env": {k: str(v) for k, v in node.env.items()},
-             "restart": "on-failure", "app_config": app_config}
+            {
+                "name": node.name,
+                "role": "node",
+                "replicas": node.scale,
+                "config": config,
+                "networks": [{"name": n["name"], "aliases": [n["alias"]]} for n in nets],
+                "caps": NET_CAPS,
+                "sysctls": NODE_SYSCTLS,
+                "resources": _resources(node.resources),
+                "constraints": _constraints(node.placement),
+                "env": {k: str(v) for k, v in node.env.items()},
+                "restart": "on-failure",
+                "app_config": app_config,
+            }
         )
     return {
         "stack": stack,
@@ -204,6 +264,15 @@ def build_stack_model(
         "configs": configs,
         "topology": topology.model_dump(mode="json"),
     }
+
+
+def stopped(stack_model: dict) -> dict:
+    """The same stack with every service but the store scaled to zero: Swarm sends SIGTERM, the
+    roles flush their metrics and exit, and the store keeps everything for the export."""
+    services = [
+        {**s, "replicas": s["replicas"] if s["role"] == "store" else 0} for s in stack_model["services"]
+    ]
+    return {**stack_model, "services": services}
 
 
 def _broker_of(node, brokers: dict, topology: Topology) -> dict | None:

@@ -10,7 +10,9 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "roles" / "experiment" / "templ
 
 def render_stack(stack_model: dict) -> str:
     if not TEMPLATE.is_file():
-        raise FileNotFoundError(f"stack template not found at {TEMPLATE}: run wotemu from a checkout of the project")
+        raise FileNotFoundError(
+            f"stack template not found at {TEMPLATE}: run wotemu from a checkout of the project"
+        )
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE.parent),
         undefined=jinja2.StrictUndefined,

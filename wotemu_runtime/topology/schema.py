@@ -7,12 +7,21 @@ relate values to each other (references, duplicates, placement) live in `checks.
 from ipaddress import IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
+from wotemu_runtime.node.loader import builtin_names
 from wotemu_runtime.topology import units
 from wotemu_runtime.topology.presets import PRESETS
 
-BUILTIN_APPS = ("reader", "subscriber", "caller", "worker", "clock", "error")
+BUILTIN_APPS = tuple(builtin_names())
 PROTOCOLS = ("http", "ws", "coap", "mqtt")
 DISTRIBUTIONS = ("normal", "pareto", "paretonormal", "uniform")
 
@@ -55,7 +64,7 @@ class RandomLoss(Strict):
 
 
 class GilbertElliottLoss(Strict):
-    """Two-state Gilbert–Elliott model, as tc-netem's `loss gemodel p r 1-h 1-k`."""
+    """Two-state Gilbert-Elliott model, as tc-netem's `loss gemodel p r 1-h 1-k`."""
 
     model: Literal["gemodel"]
     p: Percent = Field(description="probability of moving from the good to the bad state")
@@ -73,7 +82,9 @@ def _loss_shorthand(value: Any) -> Any:
     return value
 
 
-Loss = Annotated[RandomLoss | GilbertElliottLoss, Field(discriminator="model"), BeforeValidator(_loss_shorthand)]
+Loss = Annotated[
+    RandomLoss | GilbertElliottLoss, Field(discriminator="model"), BeforeValidator(_loss_shorthand)
+]
 
 
 class Netem(Strict):
@@ -122,7 +133,9 @@ class App(Strict):
     url: str | None = Field(None, pattern=HTTPS_PATTERN, description="an https URL")
     sha256: str | None = Field(None, pattern=SHA256_PATTERN, description="pins the file fetched from `url`")
     params: dict[str, Any] = {}
-    protocols: list[Literal[PROTOCOLS]] = Field(["http", "ws", "coap"], description="bindings the node serves")
+    protocols: list[Literal[PROTOCOLS]] = Field(
+        ["http", "ws", "coap"], description="bindings the node serves"
+    )
 
     @model_validator(mode="after")
     def _one_source(self):

@@ -11,7 +11,8 @@ from wotemu_runtime.topology.loader import load_file
 
 _PATTERN_MEANINGS = {
     schema.NAME_PATTERN: "a name of lower-case letters, digits and inner '-', at most 32 characters",
-    schema.STACK_PATTERN: "lower-case letters, digits, '_' and '-', starting with a letter or digit, at most 30",
+    schema.STACK_PATTERN: "lower-case letters, digits, '_' and '-', starting with a letter or digit, "
+    "at most 30",
     schema.ENV_PATTERN: "an environment variable name (letters, digits and '_')",
     schema.LABEL_PATTERN: "a label name (letters, digits, '.', '_', '-')",
     schema.HTTPS_PATTERN: "an https:// URL (plain http could be tampered with on the way)",
@@ -23,9 +24,8 @@ def _real_path(loc: tuple, data) -> tuple:
     """Pydantic's location minus its internal steps (union tags, validators): keys the user wrote."""
     path, node = [], data
     for position, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        if in_dict or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
             node = node[part]
         elif position == len(loc) - 1 and isinstance(node, dict) and isinstance(part, str):
             pass  # a missing key: the last step, name it
@@ -99,7 +99,11 @@ def _schema_problems(data: dict) -> tuple[schema.Topology | None, list[Problem]]
 
 
 def validate_document(
-    data: dict, source: str, lines: dict | None = None, base_dir: Path | None = None, hosts: list[dict] | None = None
+    data: dict,
+    source: str,
+    lines: dict | None = None,
+    base_dir: Path | None = None,
+    hosts: list[dict] | None = None,
 ) -> schema.Topology:
     """Validate a parsed document; raise one TopologyError listing every problem."""
     topology, problems = _schema_problems(data)
@@ -112,6 +116,8 @@ def validate_document(
     return topology
 
 
-def validate_file(path: str | Path, base_dir: Path | None = None, hosts: list[dict] | None = None) -> schema.Topology:
+def validate_file(
+    path: str | Path, base_dir: Path | None = None, hosts: list[dict] | None = None
+) -> schema.Topology:
     data, lines = load_file(path)
     return validate_document(data, str(path), lines, base_dir, hosts)
