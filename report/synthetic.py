@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from wotemu_runtime.net.conditions import DEFAULTS
+
 STACK = "synthetic"
 RUN_ID = f"{STACK}-20250115T100000"
 STARTED_AT = datetime(2025, 1, 15, 10, 0, 0, tzinfo=UTC).timestamp()
@@ -100,21 +102,8 @@ def iso(t: float) -> str:
 
 def netem(network: str, seed: int) -> dict:
     """The canonical conditions of §8.2 for one of the synthetic networks."""
-    base = {
-        "delay_ms": 0.0,
-        "jitter_ms": 0.0,
-        "distribution": "normal",
-        "delay_correlation_pct": 0.0,
-        "loss": {"model": "random", "pct": 0.5, "correlation_pct": 0.0},
-        "duplicate_pct": 0.0,
-        "corrupt_pct": 0.0,
-        "reorder_pct": 0.0,
-        "reorder_correlation_pct": 0.0,
-        "rate_bps": None,
-        "limit_packets": 1000,
-        "seed": seed,
-    }
-    return {**base, **NETEM[network]}
+    loss = {"model": "random", "pct": 0.5, "correlation_pct": 0.0}
+    return {**DEFAULTS, "loss": loss, "seed": seed, **NETEM[network]}
 
 
 def node(

@@ -28,23 +28,26 @@ class ConditionsError(Exception):
     """The conditions are malformed (the topology model should never let this through)."""
 
 
+# No conditions at all: what every key of docs/design.md §8.2 means when it is left out.
+DEFAULTS = {
+    "delay_ms": 0.0,
+    "jitter_ms": 0.0,
+    "distribution": "normal",
+    "delay_correlation_pct": 0.0,
+    "loss": None,
+    "duplicate_pct": 0.0,
+    "corrupt_pct": 0.0,
+    "reorder_pct": 0.0,
+    "reorder_correlation_pct": 0.0,
+    "rate_bps": None,
+    "limit_packets": 1000,
+    "seed": None,
+}
+
+
 def validate(netem: dict) -> dict:
     """Check the canonical dict and return it with defaults filled in."""
-    conditions = {
-        "delay_ms": 0.0,
-        "jitter_ms": 0.0,
-        "distribution": "normal",
-        "delay_correlation_pct": 0.0,
-        "loss": None,
-        "duplicate_pct": 0.0,
-        "corrupt_pct": 0.0,
-        "reorder_pct": 0.0,
-        "reorder_correlation_pct": 0.0,
-        "rate_bps": None,
-        "limit_packets": 1000,
-        "seed": None,
-        **(netem or {}),
-    }
+    conditions = {**DEFAULTS, **(netem or {})}
     unknown = set(conditions) - {
         "delay_ms",
         "jitter_ms",

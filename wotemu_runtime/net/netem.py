@@ -15,7 +15,7 @@ from pyroute2.netlink.rtnl import RTM_NEWQDISC
 from pyroute2.netlink.rtnl.tcmsg import tcmsg
 from pyroute2.netlink.rtnl.tcmsg.common import time2tick
 
-from wotemu_runtime.net.conditions import load_table, u32
+from wotemu_runtime.net.conditions import DEFAULTS, load_table, u32
 from wotemu_runtime.net.links import ShaperError
 
 log = logging.getLogger(__name__)
@@ -157,20 +157,7 @@ def netem_unavailable(index: int) -> str | None:
     return None
 
 
-_ZERO = {
-    "delay_ms": 0.0,
-    "jitter_ms": 0.0,
-    "distribution": "uniform",
-    "delay_correlation_pct": 0.0,
-    "loss": None,
-    "duplicate_pct": 0.0,
-    "corrupt_pct": 0.0,
-    "reorder_pct": 0.0,
-    "reorder_correlation_pct": 0.0,
-    "rate_bps": None,
-    "limit_packets": 1000,
-    "seed": None,
-}
+_ZERO = {**DEFAULTS, "distribution": "uniform"}
 
 
 class NetemShaper:
