@@ -6,7 +6,7 @@ TOPOLOGY  ?= topologies/quickstart.yml
 INVENTORY ?= inventory/local.yml
 PYTEST_ARGS ?=
 
-.PHONY: setup experiment test lint bench clean
+.PHONY: setup experiment cluster-experiment cluster-teardown test lint bench clean
 
 setup: $(VENV)/.installed collections/.installed
 
@@ -22,6 +22,15 @@ collections/.installed: tools/install_collections.py | $(VENV)/.installed
 
 experiment: setup
 	$(BIN)/wotemu run $(TOPOLOGY) -i $(INVENTORY)
+
+# A three-node swarm of Docker engines in containers on this machine, then the cluster topology on it.
+# The cluster stays up for more runs (`make experiment INVENTORY=inventory/cluster.yml TOPOLOGY=...`).
+cluster-experiment: setup
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(BIN)/ansible-playbook playbooks/cluster.yml -i inventory/cluster.yml
+	$(BIN)/wotemu run topologies/cluster.yml -i inventory/cluster.yml
+
+cluster-teardown: setup
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(BIN)/ansible-playbook playbooks/cluster-teardown.yml -i inventory/cluster.yml
 
 lint: setup
 	$(BIN)/ruff check .

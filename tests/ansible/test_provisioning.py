@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import ROOT, require_command, run_playbook
 
-PLAYBOOKS = ["playbooks/provision.yml", "playbooks/build-image.yml"]
+PLAYBOOKS = ["run-experiment.yml", *sorted(f"playbooks/{p.name}" for p in (ROOT / "playbooks").glob("*.yml"))]
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS)

@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import docker
 import pytest
 
-import docker
 from tests.conftest import ROOT, require_command
 
 TOPOLOGY = Path(__file__).parent / "e2e.yml"
