@@ -14,9 +14,9 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+import docker
 import yaml
 
-import docker
 from wotemu_runtime import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
