@@ -46,6 +46,13 @@ def topology(replicas: int) -> dict:
 def _playbook(playbook: str, extravars: dict, on_event=None):
     import ansible_runner
 
+    failures = []
+
+    def handler(event: dict) -> bool:
+        if event["event"] == "runner_on_failed" and not event["event_data"].get("ignore_errors"):
+            failures.append(event["event_data"]["res"].get("msg"))
+        return on_event(event) if on_event else True
+
     with tempfile.TemporaryDirectory(prefix="wotemu-bench-runner-") as private:
         result = ansible_runner.run(
             private_data_dir=private,
@@ -54,11 +61,11 @@ def _playbook(playbook: str, extravars: dict, on_event=None):
             inventory=str(ROOT / "inventory" / "local.yml"),
             extravars=extravars,
             envvars={"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")},
-            event_handler=on_event,
+            event_handler=handler,
             quiet=True,
         )
     if result.rc != 0:
-        raise RuntimeError(f"{playbook} failed (rc {result.rc})")
+        raise RuntimeError(f"{playbook} failed (rc {result.rc}): {failures}")
 
 
 def seconds_to_ready(replicas: int, scratch: Path) -> float:
