@@ -62,6 +62,28 @@ def run_playbook(playbook: str, *args: str, timeout: float = 900) -> dict[str, d
     }
 
 
+def refused_deploy(topology: Path, results: Path, *args: str) -> str:
+    """Run the deploy phase on a topology it must refuse; return its output for the message checks."""
+    require_command("ansible-playbook")
+    proc = subprocess.run(
+        [
+            "ansible-playbook",
+            "playbooks/deploy.yml",
+            *args,
+            "-e",
+            f"topology={topology}",
+            "-e",
+            f"experiment_results_dir={results}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    return proc.stdout
+
+
 @pytest.fixture(scope="session")
 def runtime_image() -> str:
     """The runtime image, built (or found current) once per session by the real build-image playbook."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.conftest import ROOT, require_command, run_playbook
+from tests.conftest import ROOT, refused_deploy, require_command, run_playbook
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -137,23 +137,8 @@ def run_losing_a_worker(finished_run, tmp_path_factory):
 
 def test_unsatisfiable_placement_fails_before_the_run(provisioned, tmp_path):
     bad = ROOT / "tests" / "cluster" / "unplaceable.yml"
-    result = subprocess.run(
-        [
-            "ansible-playbook",
-            "playbooks/deploy.yml",
-            "-i",
-            INVENTORY,
-            "-e",
-            f"topology={bad}",
-            "-e",
-            f"experiment_results_dir={tmp_path}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode != 0
-    message = next(line for line in result.stdout.splitlines() if "nodes[1].placement" in line)
+    output = refused_deploy(bad, tmp_path, "-i", INVENTORY)
+    message = next(line for line in output.splitlines() if "nodes[1].placement" in line)
     assert (
         "nodes[1].placement: node 'reader' needs node.labels.cpu_class == gpu, which no host satisfies; "
         "the hosts' labels are: "
@@ -161,7 +146,7 @@ def test_unsatisfiable_placement_fails_before_the_run(provisioned, tmp_path):
     assert "wtc-manager: arch=x86_64, cpu_class=large, cpus=2, mem_mb=2048" in message
     for small in SMALL:
         assert f"{small}: arch=x86_64, cpu_class=small, cpus=1, mem_mb=1024" in message
-    assert "nothing was deployed" in result.stdout
+    assert "nothing was deployed" in output
     assert _inner_docker(provisioned["client"], "service", "ls", "-q") == ""
 
 

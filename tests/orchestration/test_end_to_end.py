@@ -14,7 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.conftest import ROOT, require_command
+from tests.conftest import ROOT, refused_deploy, require_command
 
 TOPOLOGY = Path(__file__).parent / "e2e.yml"
 STACK = "wtest-e2e"
@@ -132,20 +132,7 @@ def test_malformed_topology_fails_before_any_docker_change(tmp_path):
     client = docker.from_env()
     before = ({s.id for s in client.services.list()}, {s.id for s in client.secrets.list()})
     bad = ROOT / "tests" / "topology" / "bad" / "unknown_network_ref.yml"
-    result = subprocess.run(
-        [
-            "ansible-playbook",
-            "playbooks/deploy.yml",
-            "-e",
-            f"topology={bad}",
-            "-e",
-            f"experiment_results_dir={tmp_path}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode != 0
-    assert "nodes[1].networks[0]: unknown network 'cel'; defined: cell, lan" in result.stdout
-    assert "nothing was deployed" in result.stdout
+    output = refused_deploy(bad, tmp_path)
+    assert "nodes[1].networks[0]: unknown network 'cel'; defined: cell, lan" in output
+    assert "nothing was deployed" in output
     assert ({s.id for s in client.services.list()}, {s.id for s in client.secrets.list()}) == before

@@ -43,7 +43,9 @@ export GLIBC_TUNABLES={tunables}
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
+mkdir -p {scratch}/tmp
+mount -t tmpfs tmpfs {scratch}/tmp
+export TMPDIR={scratch}/tmp
 mkdir -p /run/modroot/lib/modules /run/netns /run/bin
 ln -s /usr/sbin/iptables-legacy /run/bin/iptables
 export PATH=/run/bin:$PATH
@@ -109,7 +111,8 @@ def run_plan_in_uml(plan: list[dict], timeout: float = 600, mem: str = "768M") -
     if shutil.which("linux.uml") is None:
         raise UmlError("linux.uml not found (install Debian's user-mode-linux)")
     version = uml_version()
-    # Not under /tmp: the init mounts a tmpfs there, which would hide this directory.
+    # Scratch files stay inside this directory (a tmpfs within it is UML's TMPDIR): the checkout,
+    # the venv and everything else of the host stay visible, wherever they are (/tmp included).
     scratch = Path(tempfile.mkdtemp(prefix="wtn-uml-", dir="/var/tmp"))
     try:
         (scratch / "plan.json").write_text(json.dumps(plan))
