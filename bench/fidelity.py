@@ -2,16 +2,16 @@
 
 NetEm is measured inside user-mode Linux (this host's kernel has no sch_netem), the userspace
 shaper on the host, both behind the real gateway with the same plan and judge
-(`wotemu_runtime.net.fidelity`, where the accounting is stated). Writes out_dir/fidelity.json.
+(`wotemu_testbench.fidelity`, where the accounting is stated). Writes out_dir/fidelity.json.
 """
 
 import json
 import os
 from pathlib import Path
 
-from wotemu_runtime.net.fidelity import evaluate, max_pps, plan
-from wotemu_runtime.net.lab import Lab, run_plan
-from wotemu_runtime.net.uml import run_plan_in_uml
+from wotemu_testbench.fidelity import evaluate, max_pps, plan
+from wotemu_testbench.lab import Lab, run_plan
+from wotemu_testbench.uml import run_plan_in_uml
 
 
 def main(out_dir: Path) -> None:

@@ -18,8 +18,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.metrics.services import RedisServer, node_env, service_config, stop  # noqa: E402
 from wotemu_runtime.metrics.writer import MetricsWriter  # noqa: E402
+from wotemu_testbench.services import RedisServer, node_env, service_config, stop  # noqa: E402
 
 READER_SETTLE_S = 10.0
 WRITER_RECORDS = 50_000

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from report import page
 from report.bundle import load
-from report.synthetic import generate
+from wotemu_testbench.synthetic import generate
 
 SIZES = (10_000, 100_000, 1_000_000)
 TASKS = 200

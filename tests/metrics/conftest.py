@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.metrics.services import RedisServer
+from wotemu_testbench.services import RedisServer
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import redis
 
 from tests.conftest import require_command
-from tests.metrics.services import free_port, stop, wait_port
+from wotemu_testbench.services import free_port, stop, wait_port
 
 
 def test_store_runs_redis_append_only_with_the_password_hidden(tmp_path):
@@ -58,7 +58,7 @@ def test_store_runs_redis_append_only_with_the_password_hidden(tmp_path):
 
 def test_broker_serves_mqtt_and_stops_cleanly_on_sigterm(tmp_path):
     require_command("mosquitto", "redis-server")
-    from tests.metrics.services import RedisServer
+    from wotemu_testbench.services import RedisServer
 
     store = RedisServer(tmp_path).start()
     try:

@@ -5,9 +5,9 @@ import subprocess
 import sys
 import time
 
-from tests.metrics.services import node_env, service_config, stop
 from wotemu_runtime.metrics.export import drops_totals, export_run
 from wotemu_runtime.metrics.writer import MetricsWriter
+from wotemu_testbench.services import node_env, service_config, stop
 
 
 def test_records_carry_the_common_fields(config, redis_server, monkeypatch):

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from tests.conftest import require_command, require_root
-from wotemu_runtime.net.lab import Lab
+from wotemu_testbench.lab import Lab
 
 
 def require_lab() -> None:

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from wotemu_runtime.net.conditions import ConditionsError, PacketModel, load_table, validate
-from wotemu_runtime.net.probe import binomial_interval
+from wotemu_testbench.probe import binomial_interval
 
 N = 20_000
 

@@ -19,9 +19,9 @@ import pytest
 
 from tests.conftest import require_command
 from tests.net.conftest import require_lab
-from wotemu_runtime.net.fidelity import evaluate, plan
-from wotemu_runtime.net.lab import run_plan
-from wotemu_runtime.net.uml import run_plan_in_uml
+from wotemu_testbench.fidelity import evaluate, plan
+from wotemu_testbench.lab import run_plan
+from wotemu_testbench.uml import run_plan_in_uml
 
 DELAY_FLOOR_MS = {"netem": 1.0, "userspace": 0.5}
 RATE_TOLERANCE = {("netem", 0.1): 0.10}  # default 0.05

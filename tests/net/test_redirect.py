@@ -6,9 +6,9 @@ import time
 import pytest
 
 from wotemu_runtime.metrics.store import connect
-from wotemu_runtime.net.lab import ADDRESSES, Lab, stop
 from wotemu_runtime.net.readiness import ReadinessTimeout
 from wotemu_runtime.net.redirect import WATCH_PERIOD_S, start_redirection
+from wotemu_testbench.lab import ADDRESSES, Lab, stop
 
 
 def _crossed(lab: Lab) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.metrics.services import Mosquitto, RedisServer, node_env, service_config, stop
+from wotemu_testbench.services import Mosquitto, RedisServer, node_env, service_config, stop
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from report.synthetic import generate
 from wotemu_runtime.cli import main as wotemu
+from wotemu_testbench.synthetic import generate
 
 
 @pytest.fixture(scope="session")

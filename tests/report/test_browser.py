@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from report.synthetic import generate
 from tests.conftest import require_command
 from tests.report.browser import Browser, Page
 from wotemu_runtime.cli import main as wotemu
+from wotemu_testbench.synthetic import generate
 
 RENDERED = """(() => {
   const views = [...Bokeh.index.all_views()];

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from report.synthetic import generate
 from tests.report.htmltables import tables
 from wotemu_runtime.cli import main as wotemu
+from wotemu_testbench.synthetic import generate
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from report.bundle import COMMON_FIELDS, FIELDS, KINDS, RUN_KEYS, TASK_KEYS
-from report.synthetic import generate
 from tests.conftest import ROOT
+from wotemu_testbench.synthetic import generate
 
 
 def lines(path) -> list[dict]:
@@ -77,7 +77,7 @@ def test_empty_kinds_are_empty_gzip_files(tmp_path):
 
 def test_command_line(tmp_path):
     help_text = subprocess.run(
-        [sys.executable, "-m", "report.synthetic", "--help"],
+        [sys.executable, "-m", "wotemu_testbench.synthetic", "--help"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -86,7 +86,8 @@ def test_command_line(tmp_path):
     assert "--interactions" in help_text and "§8.4" in help_text
     out = tmp_path / "bundle"
     subprocess.run(
-        [sys.executable, "-m", "report.synthetic", str(out), "--interactions", "500", "--tasks", "12"],
+        [sys.executable, "-m", "wotemu_testbench.synthetic", str(out),
+         "--interactions", "500", "--tasks", "12"],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
     assert len(lines(out / "interactions.jsonl.gz")) == 500

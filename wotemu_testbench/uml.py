@@ -2,7 +2,7 @@
 
 UML boots the Debian `user-mode-linux` kernel on the host's own root file system (hostfs), so the
 project's Python and venv are visible inside. The init script loads the modules the network plane
-needs, runs `python -m wotemu_runtime.net.lab run PLAN RESULTS`, and powers off. UML writes only to
+needs, runs `python -m wotemu_testbench.lab run PLAN RESULTS`, and powers off. UML writes only to
 a scratch directory (its memory file, the plan, the results, the logs) and tmpfs mounts inside.
 """
 
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from wotemu_runtime.net.lab import REPO
+from wotemu_testbench.lab import REPO
 
 UML_MODULES = Path("/usr/lib/uml/modules")
 # Qdiscs, veth and bridge, and the legacy iptables tables and matches the gateway and the nodes
@@ -53,7 +53,7 @@ ln -s {modules} /run/modroot/lib/modules/{version}
 for module in {module_list}; do modprobe -d /run/modroot "$module" || echo "modprobe $module failed"; done
 ip link set lo up
 cd {repo}
-{python} -m wotemu_runtime.net.lab run {scratch}/plan.json {scratch}/results.json > {scratch}/lab.log 2>&1
+{python} -m wotemu_testbench.lab run {scratch}/plan.json {scratch}/results.json > {scratch}/lab.log 2>&1
 echo "lab exit $?" >> {scratch}/lab.log
 poweroff -f
 """

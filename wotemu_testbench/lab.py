@@ -5,7 +5,7 @@ real `wotemu gateway` process, and the real redirection (`start_redirection`) in
 probes of `probe.py` then measure what the path does. Used by the tests and by the fidelity
 benchmark, on the host (userspace shaper) and inside user-mode Linux (NetEm, see `uml.py`):
 
-    python -m wotemu_runtime.net.lab run PLAN.json RESULTS.json   # what the UML init runs
+    python -m wotemu_testbench.lab run PLAN.json RESULTS.json   # what the UML init runs
 """
 
 import argparse
@@ -22,7 +22,7 @@ from pathlib import Path
 import redis
 from pyroute2 import IPRoute, netns
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SUBNET = "10.77.0.0/24"
 ADDRESSES = {"a": "10.77.0.10", "b": "10.77.0.20", "g": "10.77.0.2", "redis": "10.77.0.254"}
 NETWORK = "lab"
@@ -200,7 +200,7 @@ class Lab:
             argv = [
                 sys.executable,
                 "-m",
-                "wotemu_runtime.net.lab",
+                "wotemu_testbench.lab",
                 "node",
                 self.config_file(f"node_{role}", config),
             ]
@@ -243,7 +243,7 @@ class Lab:
 
 
 def _probe(*args) -> list[str]:
-    return [sys.executable, "-m", "wotemu_runtime.net.probe", *map(str, args)]
+    return [sys.executable, "-m", "wotemu_testbench.probe", *map(str, args)]
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20) -> int:
@@ -292,7 +292,7 @@ def _node(config_path: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m wotemu_runtime.net.lab")
+    parser = argparse.ArgumentParser(prog="python -m wotemu_testbench.lab")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="build the lab, run a plan, write the results")
     run.add_argument("plan")

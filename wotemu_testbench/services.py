@@ -1,7 +1,9 @@
-"""Real redis-server and mosquitto processes for the tests: free high ports, a temp dir, killed by pid."""
+"""Real redis-server and mosquitto processes for the tests and benches: free high ports, a temp dir,
+killed by pid."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -10,7 +12,11 @@ from pathlib import Path
 
 import redis
 
-from tests.conftest import require_command
+
+def require_command(name: str) -> None:
+    """A missing server is an error (never a skip): the tests and benches cannot run without it."""
+    if shutil.which(name) is None:
+        raise RuntimeError(f"prerequisite missing: {name} is not on PATH (run `make setup` or `.ci/run`)")
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

@@ -1,7 +1,7 @@
 """Synthetic results bundles, for the report's tests and benchmarks.
 
-    python -m report.synthetic OUT_DIR [--interactions N] [--tasks M] [--events N] [--duration S]
-                               [--seed K] [--no-traffic]
+    python -m wotemu_testbench.synthetic OUT_DIR [--interactions N] [--tasks M] [--events N] [--duration S]
+                                    [--seed K] [--no-traffic]
 
 writes a bundle that follows docs/design.md §8.4 into OUT_DIR: `run.json` (schema_version 1, a
 normalised topology of three networks, a broker and five node services), one `<kind>.jsonl.gz` per
@@ -572,7 +572,7 @@ def generate(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m report.synthetic",
+        prog="python -m wotemu_testbench.synthetic",
         description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 2)[2],
         formatter_class=argparse.RawDescriptionHelpFormatter,

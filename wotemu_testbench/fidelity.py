@@ -16,7 +16,7 @@ Accounting, stated once:
 
 import math
 
-from wotemu_runtime.net.probe import binomial_interval, l2_efficiency, summary
+from wotemu_testbench.probe import binomial_interval, l2_efficiency, summary
 
 DELAYS_MS = (5, 40, 300)
 LOSSES_PCT = (1, 10)

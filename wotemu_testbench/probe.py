@@ -1,7 +1,7 @@
 """Measurement probes for the network plane: UDP round trips and TCP goodput.
 
 Small, dependency-free tools meant to run at both ends of a shaped path (one process per end,
-each in its node's network namespace): `python -m wotemu_runtime.net.probe echo|rtt|sink|source`.
+each in its node's network namespace): `python -m wotemu_testbench.probe echo|rtt|sink|source`.
 `rtt` and `sink` print one JSON object. The statistics used to judge them are here too.
 """
 
@@ -187,7 +187,7 @@ def summary(rtt_ms: list[float]) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m wotemu_runtime.net.probe")
+    parser = argparse.ArgumentParser(prog="python -m wotemu_testbench.probe")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("echo").add_argument("--port", type=int, required=True)
     p = commands.add_parser("rtt")
