@@ -140,10 +140,10 @@ class Lab:
             "extra_ports": {"tcp": [], "udp": []},
         }
 
-    def start_gateway(self, netem: dict, timeout: float = 30) -> subprocess.Popen:
+    def start_gateway(self, netem: dict, timeout: float = 30, **popen) -> subprocess.Popen:
         """Run the real gateway and wait for its readiness key (set only once shaping is in place)."""
         path = self.config_file("gateway", self.gateway_config(netem))
-        proc = self.spawn("g", [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path])
+        proc = self.spawn("g", [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path], **popen)
         key = f"wotemu:{RUN_ID}:gw:{NETWORK}"
 
         def ready() -> bool:
@@ -164,9 +164,9 @@ class Lab:
         return proc.returncode, err
 
     @contextlib.contextmanager
-    def gateway(self, netem: dict):
+    def gateway(self, netem: dict, **popen):
         """A gateway with these conditions; the nodes' redirection starts behind the first one."""
-        proc = self.start_gateway(netem)
+        proc = self.start_gateway(netem, **popen)
         try:
             if not self.nodes_started:
                 self.start_nodes()

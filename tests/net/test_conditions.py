@@ -4,7 +4,9 @@ import itertools
 
 import pytest
 
-from wotemu_runtime.net.conditions import ConditionsError, PacketModel, load_table, validate
+from wotemu_runtime.net.conditions import ConditionsError, validate
+from wotemu_runtime.net.distributions import load_table
+from wotemu_runtime.net.packet_model import PacketModel
 from wotemu_testbench.probe import binomial_interval
 
 N = 20_000

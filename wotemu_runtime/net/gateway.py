@@ -16,14 +16,15 @@ from wotemu_runtime.net.conditions import ConditionsError, seed_for, validate
 from wotemu_runtime.net.counters import TrafficCounters
 from wotemu_runtime.net.iptables import IptablesError
 from wotemu_runtime.net.links import (
+    Interface,
     NetworkSetupError,
-    ShaperError,
     find_interface,
     prepare_forwarding,
     restore_forwarding,
 )
-from wotemu_runtime.net.netem import NetemShaper, netem_unavailable
+from wotemu_runtime.net.netem import NetemShaper
 from wotemu_runtime.net.readiness import Announcer, ReadinessTimeout
+from wotemu_runtime.net.shaping import Shaper, ShaperError
 from wotemu_runtime.net.userspace import UserspaceShaper
 
 log = logging.getLogger(__name__)
@@ -34,13 +35,13 @@ EXPECTED = (ConditionsError, NetworkSetupError, ShaperError, IptablesError, Read
 REDIS_TIMEOUT_S = 60.0  # how long the first announcement may wait for the stack's Redis
 
 
-def choose_shaper(interface, conditions: dict, seed: int | None):
-    """NetEm when the kernel accepts it on this interface, else the userspace shaper."""
-    refused = netem_unavailable(interface.index)
+def choose_shaper(interface: Interface, seed: int | None) -> tuple[Shaper, str | None]:
+    """NetEm when the kernel accepts it on this interface, else the userspace shaper; and why not NetEm."""
+    refused = NetemShaper.refusal(interface)
     if refused is None:
-        return NetemShaper(interface.index, conditions, seed), None
+        return NetemShaper(interface, seed), None
     log.info("%s: using the userspace shaper", refused)
-    return UserspaceShaper(interface, conditions, seed), refused
+    return UserspaceShaper(interface, seed), refused
 
 
 def run_gateway(config: dict, writer, stop: threading.Event) -> None:
@@ -50,12 +51,12 @@ def run_gateway(config: dict, writer, stop: threading.Event) -> None:
     interface = find_interface(config["subnet"])
     prepare_forwarding(interface)
     seed = seed_for(conditions, config.get("seed"), salt=config.get("service", network))
-    shaper, probe = choose_shaper(interface, conditions, seed)
+    shaper, probe = choose_shaper(interface, seed)
     counters = TrafficCounters(interface.name, config)
     announcer = sampler = None
     try:
         counters.install()
-        shaper.start()
+        shaper.apply(conditions)
         log.info("shaping %s on %s (%s) with %s", network, interface.name, interface.address, shaper.backend)
         sampler = start_system_metrics(
             writer,
@@ -78,9 +79,10 @@ def run_gateway(config: dict, writer, stop: threading.Event) -> None:
         if announcer:  # it ran: withdraw, then record the last counts so the end of the run is covered
             announcer.stop()
             _sample(counters, writer, network)
+            log.info("the %s shaper's totals: %s", shaper.backend, shaper.counters())
         if sampler:
             sampler.stop()
-        shaper.stop()
+        shaper.close()
         counters.remove()
         restore_forwarding()
 

@@ -15,8 +15,11 @@ from pyroute2.netlink.rtnl import RTM_NEWQDISC
 from pyroute2.netlink.rtnl.tcmsg import tcmsg
 from pyroute2.netlink.rtnl.tcmsg.common import time2tick
 
-from wotemu_runtime.net.conditions import DEFAULTS, load_table, u32
-from wotemu_runtime.net.links import ShaperError
+from wotemu_runtime.net.conditions import DEFAULTS
+from wotemu_runtime.net.distributions import load_table
+from wotemu_runtime.net.links import Interface
+from wotemu_runtime.net.packet_model import u32
+from wotemu_runtime.net.shaping import Shaper, ShaperError
 
 log = logging.getLogger(__name__)
 
@@ -144,35 +147,31 @@ def _delete_root(ipr: IPRoute, index: int) -> None:
             raise
 
 
-def netem_unavailable(index: int) -> str | None:
-    """Why the kernel refuses netem on this interface (None: it accepts it). Leaves no qdisc behind."""
-    with IPRoute() as ipr:
-        try:
-            _add_netem(ipr, index, 0, ROOT, netem_options_for(_ZERO, None))
-        except NetlinkError as ex:
-            if ex.code == errno.ENOENT:  # "Specified qdisc kind is unknown"
-                return "this kernel has no sch_netem"
-            return f"the kernel refused netem: {ex} (errno {ex.code})"
-        _delete_root(ipr, index)
-    return None
-
-
 _ZERO = {**DEFAULTS, "distribution": "uniform"}
 
 
-class NetemShaper:
+class NetemShaper(Shaper):
     """netem at the root of the interface, or TBF 1: (rate) -> netem 10: when there is a rate."""
 
     backend = "netem"
 
-    def __init__(self, index: int, conditions: dict, seed: int | None):
-        self.index, self.conditions, self.seed = index, conditions, seed
-        self.unhonoured: list[str] = []
-
-    def start(self) -> None:
-        c = self.conditions
+    @classmethod
+    def refusal(cls, interface: Interface) -> str | None:
         with IPRoute() as ipr:
-            _delete_root(ipr, self.index)
+            try:
+                _add_netem(ipr, interface.index, 0, ROOT, netem_options_for(_ZERO, None))
+            except NetlinkError as ex:
+                if ex.code == errno.ENOENT:  # "Specified qdisc kind is unknown"
+                    return "this kernel has no sch_netem"
+                return f"the kernel refused netem: {ex} (errno {ex.code})"
+            _delete_root(ipr, interface.index)
+        return None
+
+    def apply(self, conditions: dict) -> None:
+        c, index = conditions, self.interface.index
+        self.unhonoured = []
+        with IPRoute() as ipr:
+            _delete_root(ipr, index)
             parent, handle = ROOT, 0
             if c["rate_bps"]:
                 # TBF at the root, netem as its only child (the netem manual's recipe): packets are
@@ -184,27 +183,39 @@ class NetemShaper:
                 # TBF's limit sizes its default child queue, which netem replaces: any valid value.
                 tbf = {"rate": int(rate_bytes), "burst": burst, "limit": 10 * MAX_FRAME}
                 try:
-                    ipr.tc("add", "tbf", index=self.index, handle=TBF_ROOT, **tbf)
+                    ipr.tc("add", "tbf", index=index, handle=TBF_ROOT, **tbf)
                 except NetlinkError as ex:
                     raise ShaperError(f"cannot add the TBF that shapes the rate: {ex}") from ex
                 parent, handle = TBF_CLASS, NETEM_CHILD
-            _add_netem(ipr, self.index, handle, parent, netem_options_for(c, self.seed))
+            _add_netem(ipr, index, handle, parent, netem_options_for(c, self.seed))
             if self.seed is not None and not self._seed_applied(ipr):
                 self.unhonoured.append("seed")
         if self.unhonoured:
             log.warning("netem on this kernel cannot honour: %s", ", ".join(self.unhonoured))
 
+    def update(self, conditions: dict) -> None:
+        """The qdiscs are rebuilt: the packets they held go, as with `tc qdisc replace`."""
+        self.apply(conditions)
+
+    def counters(self) -> dict[str, int]:
+        with IPRoute() as ipr:
+            for qdisc in ipr.get_qdiscs(self.interface.index):
+                if qdisc.get_attr("TCA_KIND") == "netem":
+                    stats = qdisc.get_attr("TCA_STATS")
+                    return {"packets": stats["packets"], "dropped": stats["drop"]}
+        return {"packets": 0, "dropped": 0}
+
     def _seed_applied(self, ipr: IPRoute) -> bool:
         """Kernels that support TCA_NETEM_PRNG_SEED report it back; older ones drop it silently."""
-        for qdisc in ipr.get_qdiscs(self.index):
+        for qdisc in ipr.get_qdiscs(self.interface.index):
             if qdisc.get_attr("TCA_KIND") == "netem":
                 options = qdisc.get_attr("TCA_OPTIONS")
                 return any(_nla_type(attr) == TCA_NETEM_PRNG_SEED for attr in options.get("attrs", ()))
         return False
 
-    def stop(self) -> None:
+    def close(self) -> None:
         with IPRoute() as ipr:
-            _delete_root(ipr, self.index)
+            _delete_root(ipr, self.interface.index)
 
 
 def _nla_type(slot) -> int:

@@ -18,9 +18,11 @@ import time
 
 from netfilterqueue import NetfilterQueue
 
-from wotemu_runtime.net.conditions import PacketModel, load_table
+from wotemu_runtime.net.distributions import load_table
 from wotemu_runtime.net.iptables import delete_rule, iptables
-from wotemu_runtime.net.links import Interface, ShaperError
+from wotemu_runtime.net.links import Interface
+from wotemu_runtime.net.packet_model import PacketModel
+from wotemu_runtime.net.shaping import Shaper, ShaperError
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +31,11 @@ PR_SET_TIMERSLACK = 29
 IDLE_WAIT_S = 0.2  # how long the loop sleeps when nothing is held (it wakes on new packets anyway)
 
 
-class UserspaceShaper:
+class UserspaceShaper(Shaper):
     backend = "userspace"
 
-    def __init__(self, interface: Interface, conditions: dict, seed: int | None):
-        self.interface, self.conditions = interface, conditions
-        # Corrupting would mean rewriting payloads in flight; the shaper only reorders verdicts.
-        self.unhonoured = ["corrupt_pct"] if conditions["corrupt_pct"] else []
-        self.model = PacketModel(conditions, seed, load_table(conditions["distribution"]))
+    def __init__(self, interface: Interface, seed: int | None):
+        super().__init__(interface, seed)
         self.rule = (
             "FORWARD",
             "-i",
@@ -52,30 +51,42 @@ class UserspaceShaper:
         self._held: list = []  # heap of (release ns, sequence, packet, duplicate payload or None)
         self._seq = itertools.count()
         self._raw = None
+        self._passed = self._dropped = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="userspace-shaper", daemon=True)
 
-    def start(self) -> None:
+    @classmethod
+    def refusal(cls, interface: Interface) -> str | None:
+        return None  # the fallback: whether NFQUEUE can be bound shows in apply()
+
+    def apply(self, conditions: dict) -> None:
+        self.update(conditions)
         try:
             # The kernel queue must hold what netem's limit would: packets wait there, not here.
-            self._queue.bind(
-                QUEUE_NUM, self._on_packet, max_len=max(1024, self.conditions["limit_packets"] * 2)
-            )
+            self._queue.bind(QUEUE_NUM, self._on_packet, max_len=max(1024, conditions["limit_packets"] * 2))
         except OSError as ex:
             raise ShaperError(
                 f"cannot bind NFQUEUE {QUEUE_NUM} ({ex}): nfnetlink_queue missing, no CAP_NET_ADMIN, "
                 "or another shaper holds the queue in this network namespace"
             ) from ex
-        if self.conditions["duplicate_pct"]:
-            # Duplicates are re-sent as raw IP packets: they leave through OUTPUT, so are not queued again.
-            self._raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        # Duplicates are re-sent as raw IP packets: they leave through OUTPUT, so are not queued again.
+        self._raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         self._thread.start()
         iptables("-A", *self.rule)
+
+    def update(self, conditions: dict) -> None:
+        """A new model for the packets to come; those held keep the release times they were given."""
+        # Corrupting would mean rewriting payloads in flight; the shaper only reorders verdicts.
+        self.unhonoured = ["corrupt_pct"] if conditions["corrupt_pct"] else []
         if self.unhonoured:
             log.warning("the userspace shaper cannot honour: %s", ", ".join(self.unhonoured))
+        # One assignment: the shaper thread sees the old model or the new one, never a mix.
+        self.model = PacketModel(conditions, self.seed, load_table(conditions["distribution"]))
 
-    def stop(self) -> None:
-        """Undo start(), also when start() failed halfway (the gateway calls it on every exit)."""
+    def counters(self) -> dict[str, int]:
+        return {"packets": self._passed, "dropped": self._dropped}
+
+    def close(self) -> None:
         delete_rule(*self.rule)
         if self._thread.is_alive():
             self._stop.set()
@@ -91,6 +102,7 @@ class UserspaceShaper:
         times = self.model.schedule(time.monotonic_ns(), length, len(self._held))
         if not times:
             packet.drop()
+            self._dropped += 1
             return
         duplicate = packet.get_payload() if len(times) > 1 else None
         heapq.heappush(self._held, (times[0], next(self._seq), packet, duplicate))
@@ -111,5 +123,6 @@ class UserspaceShaper:
             while self._held and self._held[0][0] <= now:
                 _, _, packet, duplicate = heapq.heappop(self._held)
                 packet.accept()
+                self._passed += 1
                 if duplicate is not None:
                     self._raw.sendto(duplicate, (socket.inet_ntoa(duplicate[16:20]), 0))

@@ -17,13 +17,14 @@ from pydantic import (
     model_validator,
 )
 
+from wotemu_runtime.net.distributions import DISTRIBUTIONS
 from wotemu_runtime.node.loader import builtin_names
 from wotemu_runtime.topology import units
 from wotemu_runtime.topology.presets import PRESETS
 
 BUILTIN_APPS = tuple(builtin_names())
 PROTOCOLS = ("http", "ws", "coap", "mqtt")
-DISTRIBUTIONS = ("normal", "pareto", "paretonormal", "uniform")
+
 
 # A DNS label (it becomes part of `<node>.<network>` host names) that is also a valid Docker name.
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
