@@ -17,7 +17,7 @@ from pathlib import Path
 import docker
 import yaml
 
-from wotemu_runtime import __version__
+from wotemu_runtime.contract.versions import image_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLICAS = (10, 50, 100)
@@ -96,7 +96,7 @@ def seconds_to_ready(replicas: int, scratch: Path) -> float:
 
 def main(out_dir: Path) -> None:
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
-    image = docker.from_env().images.get(f"wotemu-runtime:{__version__}")
+    image = docker.from_env().images.get(image_tag())
     deploy = []
     with tempfile.TemporaryDirectory(prefix="wotemu-bench-deploy-") as scratch:
         for replicas in REPLICAS:

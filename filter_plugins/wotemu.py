@@ -1,5 +1,6 @@
 """Ansible filters that hand the topology to the project's Python model (one source of truth)."""
 
+import importlib.util
 from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
@@ -34,6 +35,15 @@ def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None, i
     return stopped(model) if stopping else model
 
 
+def wotemu_version(project_dir):
+    """The version of the project in `project_dir` (the one its image is built from), from its contract."""
+    path = Path(project_dir, "wotemu_runtime", "contract", "versions.py")
+    spec = importlib.util.spec_from_file_location("wotemu_project_versions", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.VERSION
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -42,4 +52,5 @@ class FilterModule:
             "wotemu_hosts": hosts_from_swarm,
             "wotemu_tasks_snapshot": tasks_snapshot,
             "wotemu_run_info": run_info,
+            "wotemu_version": wotemu_version,
         }

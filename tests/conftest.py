@@ -89,6 +89,6 @@ def runtime_image() -> str:
     """The runtime image, built (or found current) once per session by the real build-image playbook."""
     require_command("docker", "debootstrap")
     run_playbook("playbooks/build-image.yml")
-    from wotemu_runtime import __version__
+    from wotemu_runtime.contract.versions import image_tag
 
-    return f"wotemu-runtime:{__version__}"
+    return image_tag()

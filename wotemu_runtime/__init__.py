@@ -1,3 +1,5 @@
 """WoTemu runtime: topology model (control machine) and container roles (gateway, node, broker, store)."""
 
-__version__ = "0.1.0"
+from wotemu_runtime.contract.versions import VERSION as __version__
+
+__all__ = ["__version__"]

@@ -22,12 +22,15 @@ from pathlib import Path
 import redis
 from pyroute2 import IPRoute, netns
 
+from wotemu_runtime.contract import keys
+from wotemu_runtime.contract.ports import PORTS, REDIS_PORT
+
 REPO = Path(__file__).resolve().parents[1]
 SUBNET = "10.77.0.0/24"
 ADDRESSES = {"a": "10.77.0.10", "b": "10.77.0.20", "g": "10.77.0.2", "redis": "10.77.0.254"}
 NETWORK = "lab"
-ECHO_PORT = 5683  # CoAP's UDP port: redirected through the gateway like any app traffic
-SINK_PORT = 80  # HTTP's
+ECHO_PORT = PORTS["coap"]  # CoAP's UDP port: redirected through the gateway like any app traffic
+SINK_PORT = PORTS["http"]
 RUN_ID = "lab-20000101T000000"
 
 
@@ -39,7 +42,7 @@ class Lab:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))  # configs, Redis' socket
         self.ns = {role: f"{prefix}-{role}" for role in ("sw", "a", "g", "b")}
         self.procs: list[subprocess.Popen] = []
-        self.redis_config = {"host": ADDRESSES["redis"], "port": 6379}
+        self.redis_config = {"host": ADDRESSES["redis"], "port": REDIS_PORT}
         self.common = {"run_id": RUN_ID, "stack": "lab", "redis": self.redis_config, "seed": 42}
         self.gateway_address = ADDRESSES["g"]
         self.nodes_started = False
@@ -74,7 +77,7 @@ class Lab:
         # The services reach Redis over the lab network; this controlling process, outside the
         # namespaces, through a Unix socket.
         socket_path = str(self.workdir / "redis.sock")
-        redis_args = ["--bind", ADDRESSES["redis"], "--port", "6379", "--unixsocket", socket_path]
+        redis_args = ["--bind", ADDRESSES["redis"], "--port", str(REDIS_PORT), "--unixsocket", socket_path]
         redis_args += [
             "--save",
             "",
@@ -144,7 +147,7 @@ class Lab:
         """Run the real gateway and wait for its readiness key (set only once shaping is in place)."""
         path = self.config_file("gateway", self.gateway_config(netem))
         proc = self.spawn("g", [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path], **popen)
-        key = f"wotemu:{RUN_ID}:gw:{NETWORK}"
+        key = keys.gateway(RUN_ID, NETWORK)
 
         def ready() -> bool:
             if proc.poll() is not None:
@@ -212,13 +215,13 @@ class Lab:
     def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
         """The gateway's latest traffic record per (protocol, direction): (packets, bytes)."""
         latest = {}
-        for _, fields in self.redis.xrange(f"wotemu:{RUN_ID}:rec:traffic"):
+        for _, fields in self.redis.xrange(keys.record_stream(RUN_ID, "traffic")):
             record = json.loads(fields[b"r"])
             latest[record["protocol"], record["direction"]] = (record["packets"], record["bytes"])
         return latest
 
     def records(self, kind: str) -> list[dict]:
-        return [json.loads(fields[b"r"]) for _, fields in self.redis.xrange(f"wotemu:{RUN_ID}:rec:{kind}")]
+        return [json.loads(fields[b"r"]) for _, fields in self.redis.xrange(keys.record_stream(RUN_ID, kind))]
 
     # -- measurements ---------------------------------------------------------------------------
     def rtt(self, count: int, interval_s: float, tail_s: float = 1.0, size: int = 64) -> dict:

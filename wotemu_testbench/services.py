@@ -12,6 +12,8 @@ from pathlib import Path
 
 import redis
 
+from wotemu_runtime.contract import keys
+
 
 def require_command(name: str) -> None:
     """A missing server is an error (never a skip): the tests and benches cannot run without it."""
@@ -95,7 +97,7 @@ class RedisServer:
         return redis.Redis(host="127.0.0.1", port=self.port, password="test-secret")
 
     def records(self, run_id: str, kind: str) -> list[dict]:
-        return [json.loads(f[b"r"]) for _id, f in self.client().xrange(f"wotemu:{run_id}:rec:{kind}")]
+        return [json.loads(f[b"r"]) for _id, f in self.client().xrange(keys.record_stream(run_id, kind))]
 
 
 class Mosquitto:

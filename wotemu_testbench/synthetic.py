@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wotemu_runtime.net.conditions import DEFAULTS
+from wotemu_runtime.contract.conditions import DEFAULTS
 
 STACK = "synthetic"
 RUN_ID = f"{STACK}-20250115T100000"

@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+from wotemu_runtime.contract import keys
 from wotemu_runtime.metrics.export import KINDS, drops_totals, export_run
 from wotemu_runtime.metrics.writer import MetricsWriter
 
@@ -32,7 +33,7 @@ def test_every_kind_gets_a_file_and_extra_kinds_are_kept(config, redis_server, t
 
 def test_drops_totals_sum_per_kind(config, redis_server):
     with redis_server.client() as client:
-        stream = f"wotemu:{config['run_id']}:rec:drops"
+        stream = keys.record_stream(config["run_id"], "drops")
         for kind, count in (("app", 3), ("system", 1), ("app", 4)):
             client.xadd(stream, {"r": json.dumps({"kind": kind, "count": count})})
         assert drops_totals(client, config["run_id"]) == {"app": 7, "system": 1}

@@ -3,7 +3,7 @@
 import ast
 
 from tests.net.conftest import require_lab
-from wotemu_runtime.net.conditions import validate
+from wotemu_runtime.contract.conditions import Conditions
 from wotemu_runtime.net.links import Interface
 from wotemu_runtime.net.userspace import UserspaceShaper
 from wotemu_testbench.lab import stop
@@ -12,9 +12,9 @@ from wotemu_testbench.lab import stop
 def test_update_swaps_the_model_and_what_cannot_be_honoured():
     require_lab()  # NetfilterQueue's library
     shaper = UserspaceShaper(Interface(name="eth9", index=9, address="10.9.0.2"), seed=7)
-    shaper.update(validate({"delay_ms": 40.0}))
+    shaper.update(Conditions(delay_ms=40.0).model_dump())
     assert shaper.model.latency_ns == 40_000_000 and shaper.unhonoured == []
-    shaper.update(validate({"delay_ms": 5.0, "corrupt_pct": 1.0}))
+    shaper.update(Conditions(delay_ms=5.0, corrupt_pct=1.0).model_dump())
     assert shaper.model.latency_ns == 5_000_000 and shaper.unhonoured == ["corrupt_pct"]
     assert shaper.counters() == {"packets": 0, "dropped": 0}
 

@@ -51,7 +51,7 @@ def test_canonical_netem_units_and_gemodel():
             "rate": "1mbit",
         }
     )
-    canonical = canonical_netem(netem, seed=3)
+    canonical = canonical_netem(netem, seed=3).model_dump()
     assert canonical["delay_ms"] == 40.0 and canonical["rate_bps"] == 1_000_000 and canonical["seed"] == 3
     assert canonical["loss"] == {
         "model": "gemodel",
@@ -63,7 +63,7 @@ def test_canonical_netem_units_and_gemodel():
 
 
 def test_no_conditions_means_an_unshaped_gateway_not_a_crash():
-    canonical = canonical_netem(topology(networks=[{"name": "cell"}]).networks[0].netem, 0)
+    canonical = canonical_netem(topology(networks=[{"name": "cell"}]).networks[0].netem, 0).model_dump()
     assert canonical["delay_ms"] == 0 and canonical["rate_bps"] is None and canonical["loss"] is None
 
 

@@ -35,7 +35,7 @@ def _status(args) -> int:
     from wotemu_runtime.control.status import run_status
 
     try:
-        config = load_service_config(args.config)
+        config = load_service_config(args.config, "store")
     except ConfigError as ex:
         log.error("%s", ex)
         return 2

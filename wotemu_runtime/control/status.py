@@ -6,6 +6,7 @@ host port, so the control machine asks from within the stack.
 
 import json
 
+from wotemu_runtime.contract import keys
 from wotemu_runtime.metrics import store
 
 
@@ -13,12 +14,12 @@ def run_status(config: dict) -> dict:
     client = store.connect(config, decode_responses=True)
     gateways = {
         key.rsplit(":", 1)[-1]: json.loads(client.get(key) or "null")
-        for key in client.scan_iter(store.key(config, "gw", "*"))
+        for key in client.scan_iter(keys.gateway(config["run_id"], "*"))
     }
-    ready = sorted(key.rsplit(":", 1)[-1] for key in client.scan_iter(store.key(config, "ready", "*")))
+    ready = sorted(key.rsplit(":", 1)[-1] for key in client.scan_iter(keys.ready(config["run_id"], "*")))
     records = {
         key.rsplit(":", 1)[-1]: client.xlen(key)
-        for key in client.scan_iter(store.key(config, "rec", "*"), _type="stream")
+        for key in client.scan_iter(keys.record_stream(config["run_id"], "*"), _type="stream")
     }
     return {
         "gateways": {name: (value or {}).get("backend") for name, value in gateways.items()},

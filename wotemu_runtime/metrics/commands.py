@@ -13,7 +13,7 @@ def _store(args: argparse.Namespace) -> int:
     from wotemu_runtime.metrics.store_server import exec_store
 
     try:
-        config = load_service_config(args.config)
+        config = load_service_config(args.config, "store")
     except ConfigError as ex:
         log.error("%s", ex)
         return 2
@@ -28,7 +28,7 @@ def _export_config(args: argparse.Namespace) -> dict:
     if args.redis_host and args.run_id:
         config = {"run_id": args.run_id, "redis": {"host": args.redis_host}}
     else:
-        config = load_service_config(args.config)
+        config = load_service_config(args.config, "store")  # the store's: where Redis is, which run
     config["redis"] = dict(config["redis"])
     if args.redis_host:
         config["redis"]["host"] = args.redis_host

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import redis
 
+from wotemu_runtime.contract import keys
+
 # The record kinds of design §8.3: each gets a file, empty when the run produced none.
 KINDS = ("interactions", "events", "system", "traffic", "app", "lifecycle", "info", "drops")
 
@@ -14,14 +16,14 @@ _CHUNK = 5000  # stream entries per XRANGE round trip
 
 def stream_kinds(client: redis.Redis, run_id: str) -> list[str]:
     """Every kind with a stream in this run: the standard ones plus any other found in Redis."""
-    prefix = f"wotemu:{run_id}:rec:"
+    prefix = keys.record_stream(run_id, "")
     found = {key.decode()[len(prefix) :] for key in client.scan_iter(match=prefix + "*", count=1000)}
     return list(KINDS) + sorted(found - set(KINDS))
 
 
 def iter_records(client: redis.Redis, run_id: str, kind: str):
     """The raw JSON of every record of one kind, in stream order, fetched in chunks."""
-    stream = f"wotemu:{run_id}:rec:{kind}"
+    stream = keys.record_stream(run_id, kind)
     start = "-"
     while True:
         entries = client.xrange(stream, min=start, max="+", count=_CHUNK)

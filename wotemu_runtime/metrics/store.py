@@ -4,10 +4,7 @@ from pathlib import Path
 
 import redis
 
-
-def key(config: dict, *parts: str) -> str:
-    """A Redis key of this run: wotemu:<run_id>:<parts...>."""
-    return ":".join(("wotemu", config["run_id"], *parts))
+from wotemu_runtime.contract.ports import REDIS_PORT
 
 
 def connect(config: dict, **kwargs) -> redis.Redis:
@@ -16,11 +13,9 @@ def connect(config: dict, **kwargs) -> redis.Redis:
     password = None
     if store.get("password_file"):
         password = Path(store["password_file"]).read_text().strip()
-    elif store.get("password"):
-        password = store["password"]
     return redis.Redis(
         host=store["host"],
-        port=int(store.get("port", 6379)),
+        port=int(store.get("port", REDIS_PORT)),
         password=password,
         socket_timeout=5,
         socket_connect_timeout=5,

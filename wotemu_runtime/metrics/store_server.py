@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from wotemu_runtime.contract.ports import REDIS_PORT
+
 DEFAULT_DATA_DIR = "/data"
 
 
@@ -17,7 +19,7 @@ def redis_config(config: dict, data_dir: str) -> str:
     password = Path(store["password_file"]).read_text().strip()
     quoted = password.replace("\\", "\\\\").replace('"', '\\"')  # redis.conf string escapes
     lines = [
-        f"port {int(store.get('port', 6379))}",
+        f"port {int(store.get('port', REDIS_PORT))}",
         "bind * -::*",
         f"dir {data_dir}",
         "appendonly yes",

@@ -22,6 +22,7 @@ from collections import Counter, deque
 import redis
 
 from wotemu_runtime.config import task_name
+from wotemu_runtime.contract import keys
 from wotemu_runtime.metrics import store
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class MetricsWriter:
         max_backoff_s: float = 5.0,
     ):
         self._config = config
-        self._base = {"run_id": config["run_id"], "service": config["service"], "task": task_name(config)}
+        self._base = {"run_id": config["run_id"], "service": config["service"], "task": task_name()}
         self._buffer_max = buffer_max
         self._batch_max = batch_max
         self._flush_interval_s = flush_interval_s
@@ -134,10 +135,10 @@ class MetricsWriter:
         return self._seq, batch
 
     def _send(self, seq: int, batch: list[tuple[str, str]]) -> None:
-        keys = [store.key(self._config, "writers")] + [
-            store.key(self._config, "rec", kind) for kind, _ in batch
+        redis_keys = [keys.writers(self._config["run_id"])] + [
+            keys.record_stream(self._config["run_id"], kind) for kind, _ in batch
         ]
-        self._append_batch(keys=keys, args=[self._writer_id, seq, *(line for _, line in batch)])
+        self._append_batch(keys=redis_keys, args=[self._writer_id, seq, *(line for _, line in batch)])
         self.written.update(kind for kind, _ in batch)
 
     def _run(self) -> None:

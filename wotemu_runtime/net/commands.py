@@ -19,7 +19,7 @@ def _gateway(args: argparse.Namespace) -> int:
     from wotemu_runtime.net.gateway import main
 
     try:
-        config = load_service_config(args.config)
+        config = load_service_config(args.config, "gateway")
     except ConfigError as ex:
         print(f"wotemu gateway: {ex}", file=sys.stderr)
         return 2

@@ -1,9 +1,8 @@
-"""netem's delay distributions: their names and iproute2's tables of them."""
+"""iproute2's tables of netem's delay distributions (their names: contract.conditions.DISTRIBUTIONS)."""
 
 import os
 from pathlib import Path
 
-DISTRIBUTIONS = ("normal", "pareto", "paretonormal", "uniform")
 DIST_SCALE = 8192  # NETEM_DIST_SCALE: table entries are deviations in units of sigma/8192
 # Where iproute2 installs its tables on Debian/Ubuntu, Fedora and from source; $TC_LIB_DIR first.
 _TABLE_DIRS = (

@@ -4,6 +4,7 @@ Order matters: the conditions are in place before the readiness key appears, so 
 through an unshaped gateway; on SIGTERM the key goes first, then the shaping.
 """
 
+import hashlib
 import logging
 import signal
 import threading
@@ -12,7 +13,6 @@ import traceback
 
 from wotemu_runtime.metrics.store import connect
 from wotemu_runtime.metrics.system import start_system_metrics
-from wotemu_runtime.net.conditions import ConditionsError, seed_for, validate
 from wotemu_runtime.net.counters import TrafficCounters
 from wotemu_runtime.net.iptables import IptablesError
 from wotemu_runtime.net.links import (
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 TRAFFIC_PERIOD_S = 5.0
 # Set-up problems with a message that says it all; anything else is logged with its traceback.
-EXPECTED = (ConditionsError, NetworkSetupError, ShaperError, IptablesError, ReadinessTimeout)
+EXPECTED = (NetworkSetupError, ShaperError, IptablesError, ReadinessTimeout)
 REDIS_TIMEOUT_S = 60.0  # how long the first announcement may wait for the stack's Redis
 
 
@@ -44,13 +44,22 @@ def choose_shaper(interface: Interface, seed: int | None) -> tuple[Shaper, str |
     return UserspaceShaper(interface, seed), refused
 
 
+def seed_for(conditions: dict, experiment_seed: int | None, salt: str) -> int | None:
+    """A 64-bit seed from the conditions' seed (else the experiment's) and this gateway; None: unseeded."""
+    seed = conditions["seed"] if conditions["seed"] is not None else experiment_seed
+    if seed is None:
+        return None
+    digest = hashlib.sha256(f"{seed}/{salt}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
 def run_gateway(config: dict, writer, stop: threading.Event) -> None:
     """Shape until `stop` is set. Raises on any set-up error, having undone what it had done."""
     network = config["network"]
-    conditions = validate(config.get("netem"))
+    conditions = config["netem"]  # canonical and complete: load_service_config checked it
     interface = find_interface(config["subnet"])
     prepare_forwarding(interface)
-    seed = seed_for(conditions, config.get("seed"), salt=config.get("service", network))
+    seed = seed_for(conditions, config["seed"], salt=config["service"])
     shaper, probe = choose_shaper(interface, seed)
     counters = TrafficCounters(interface.name, config)
     announcer = sampler = None

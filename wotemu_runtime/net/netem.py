@@ -15,7 +15,7 @@ from pyroute2.netlink.rtnl import RTM_NEWQDISC
 from pyroute2.netlink.rtnl.tcmsg import tcmsg
 from pyroute2.netlink.rtnl.tcmsg.common import time2tick
 
-from wotemu_runtime.net.conditions import DEFAULTS
+from wotemu_runtime.contract.conditions import DEFAULTS
 from wotemu_runtime.net.distributions import load_table
 from wotemu_runtime.net.links import Interface
 from wotemu_runtime.net.packet_model import u32

@@ -12,7 +12,7 @@ import time
 
 import redis
 
-from wotemu_runtime.metrics.store import key
+from wotemu_runtime.contract import keys
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class ReadinessTimeout(Exception):
 
 
 def gateway_key(config: dict, network: str) -> str:
-    return key(config, "gw", network)
+    return keys.gateway(config["run_id"], network)
 
 
 class Announcer:

@@ -6,18 +6,18 @@ import logging
 log = logging.getLogger(__name__)
 
 
-def _load_config(path: str | None) -> dict | None:
+def _load_config(path: str | None, role: str) -> dict | None:
     from wotemu_runtime.config import ConfigError, load_service_config
 
     try:
-        return load_service_config(path)
+        return load_service_config(path, role)
     except ConfigError as ex:
         log.error("%s", ex)
         return None
 
 
 def _node(args: argparse.Namespace) -> int:
-    config = _load_config(args.config)
+    config = _load_config(args.config, "node")
     if config is None:
         return 2
     from wotemu_runtime.node.runner import run_node
@@ -26,7 +26,7 @@ def _node(args: argparse.Namespace) -> int:
 
 
 def _broker(args: argparse.Namespace) -> int:
-    config = _load_config(args.config)
+    config = _load_config(args.config, "broker")
     if config is None:
         return 2
     from wotemu_runtime.node.broker import run_broker

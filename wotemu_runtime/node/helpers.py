@@ -13,12 +13,12 @@ import time
 
 from tornado.httpclient import AsyncHTTPClient
 
+from wotemu_runtime.contract.ports import PORTS
+
 log = logging.getLogger(__name__)
 
-DEFAULT_CATALOGUE_PORT = 9090
 
-
-async def fetch_catalogue(host: str, port: int = DEFAULT_CATALOGUE_PORT, timeout: float = 10.0) -> dict:
+async def fetch_catalogue(host: str, port: int = PORTS["catalogue"], timeout: float = 10.0) -> dict:
     """The expanded catalogue of a servient: {title: Thing Description}."""
     response = await AsyncHTTPClient().fetch(f"http://{host}:{port}/?expanded=1", request_timeout=timeout)
     return json.loads(response.body)
@@ -32,7 +32,7 @@ async def wait_node(
     host: str,
     thing_ids: tuple[str, ...] | list[str] = (),
     *,
-    port: int = DEFAULT_CATALOGUE_PORT,
+    port: int = PORTS["catalogue"],
     timeout: float = 120.0,
     interval: float = 2.0,
 ) -> dict:
@@ -54,7 +54,7 @@ async def wait_node(
         await asyncio.sleep(interval)
 
 
-async def consume_thing(wot, host: str, thing_id: str, *, port: int = DEFAULT_CATALOGUE_PORT):
+async def consume_thing(wot, host: str, thing_id: str, *, port: int = PORTS["catalogue"]):
     """A ConsumedThing for the Thing with id `thing_id` in the servient at `host`."""
     td = _find(await fetch_catalogue(host, port), thing_id)
     if td is None:
@@ -79,7 +79,7 @@ class AppConf(dict):
 
     @property
     def catalogue_port(self) -> int:
-        return int(self.get("ports", {}).get("catalogue", DEFAULT_CATALOGUE_PORT))
+        return int(self.get("ports", {}).get("catalogue", PORTS["catalogue"]))
 
     def write_metric(self, metric: str, value: float | None = None, **data) -> None:
         write_metric(self.writer, metric, value, **data)

@@ -14,6 +14,7 @@ import traceback
 import redis
 
 from wotemu_runtime.config import task_name
+from wotemu_runtime.contract import keys
 from wotemu_runtime.metrics import store
 from wotemu_runtime.metrics.system import start_system_metrics
 from wotemu_runtime.metrics.writer import MetricsWriter
@@ -62,7 +63,7 @@ def _mark_ready(config: dict) -> None:
     with store.connect(config) as client:
         while True:
             try:
-                client.set(store.key(config, "ready", task_name(config)), record)
+                client.set(keys.ready(config["run_id"], task_name()), record)
                 return
             except redis.RedisError as ex:
                 if time.monotonic() > deadline:

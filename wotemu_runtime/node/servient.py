@@ -5,10 +5,9 @@ from wotpy.protocols.mqtt.server import MQTTServer
 from wotpy.protocols.ws.server import WebsocketServer
 
 from wotemu_runtime.config import task_name
+from wotemu_runtime.contract.ports import PORTS
 from wotemu_runtime.node import wotpy_fixes
 from wotemu_runtime.node.instrument import TimedServient
-
-DEFAULT_PORTS = {"catalogue": 9090, "http": 80, "ws": 81, "coap": 5683, "mqtt": 1883}
 
 # The MQTT server looks for newly exposed Things every event_callback_ms; events emitted before it
 # noticed are lost (QoS 0). wotpy's default is about 2 s; 200 ms loses only the first instants.
@@ -18,7 +17,7 @@ MQTT_EVENT_CALLBACK_MS = 200
 def build_servient(config: dict, writer) -> TimedServient:
     """A servient serving config["app"]["protocols"] and recording its interactions through `writer`."""
     wotpy_fixes.apply()
-    ports = {**DEFAULT_PORTS, **config.get("ports", {})}
+    ports = {**PORTS, **config.get("ports", {})}
     protocols = set(config["app"].get("protocols", []))
     servient = TimedServient(
         writer,
@@ -40,7 +39,7 @@ def build_servient(config: dict, writer) -> TimedServient:
             MQTTServer(
                 f"mqtt://{broker['host']}:{broker['port']}",
                 # The topic prefix: unique per replica, or replicas would answer each other's requests.
-                servient_id=task_name(config),
+                servient_id=task_name(),
                 event_callback_ms=MQTT_EVENT_CALLBACK_MS,
             )
         )

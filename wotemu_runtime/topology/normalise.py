@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from ipaddress import IPv4Network
 from pathlib import Path
 
-from wotemu_runtime import __version__
+from wotemu_runtime.contract import config as service
+from wotemu_runtime.contract.conditions import Conditions, GilbertElliottLoss, RandomLoss
+from wotemu_runtime.contract.ports import PORTS
+from wotemu_runtime.contract.versions import image_tag
 from wotemu_runtime.topology.schema import Netem, Topology
 
-PORTS = {"catalogue": 9090, "http": 80, "ws": 81, "coap": 5683, "mqtt": 1883}
-REDIS_PORT = 6379
 SECRET_TARGET = "wotemu_redis_password"
 APP_DIR = "/opt/wotemu/apps"
 CONTROL_NETWORK = "control"  # unshaped: Redis and the readiness handshake never cross a gateway
@@ -32,35 +33,34 @@ def new_run_id(stack: str, now: datetime | None = None) -> str:
     return f"{stack}-{(now or datetime.now(UTC)).strftime('%Y%m%dT%H%M%S')}"
 
 
-def canonical_netem(netem: Netem, seed: int) -> dict:
+def canonical_netem(netem: Netem, seed: int) -> Conditions:
     """The conditions in the fixed units of docs/design.md §8.2."""
     loss = netem.loss
     if loss is None:
         canonical_loss = None
     elif loss.model == "random":
-        canonical_loss = {"model": "random", "pct": loss.probability, "correlation_pct": loss.correlation}
+        canonical_loss = RandomLoss(pct=loss.probability, correlation_pct=loss.correlation)
     else:
-        canonical_loss = {
-            "model": "gemodel",
-            "p_pct": loss.p,
-            "r_pct": 100.0 - loss.p if loss.r is None else loss.r,
-            "h_pct": 100.0 - loss.bad_loss,
-            "k_pct": 100.0 - loss.good_loss,
-        }
-    return {
-        "delay_ms": netem.delay,
-        "jitter_ms": netem.jitter,
-        "distribution": netem.distribution,
-        "delay_correlation_pct": netem.correlation,
-        "loss": canonical_loss,
-        "duplicate_pct": netem.duplicate,
-        "corrupt_pct": netem.corrupt,
-        "reorder_pct": netem.reorder,
-        "reorder_correlation_pct": netem.reorder_correlation,
-        "rate_bps": None if netem.rate is None else int(netem.rate),
-        "limit_packets": netem.limit,
-        "seed": seed,
-    }
+        canonical_loss = GilbertElliottLoss(
+            p_pct=loss.p,
+            r_pct=100.0 - loss.p if loss.r is None else loss.r,
+            h_pct=100.0 - loss.bad_loss,
+            k_pct=100.0 - loss.good_loss,
+        )
+    return Conditions(
+        delay_ms=netem.delay,
+        jitter_ms=netem.jitter,
+        distribution=netem.distribution,
+        delay_correlation_pct=netem.correlation,
+        loss=canonical_loss,
+        duplicate_pct=netem.duplicate,
+        corrupt_pct=netem.corrupt,
+        reorder_pct=netem.reorder,
+        reorder_correlation_pct=netem.reorder_correlation,
+        rate_bps=None if netem.rate is None else int(netem.rate),
+        limit_packets=netem.limit,
+        seed=seed,
+    )
 
 
 def _subnets(topology: Topology) -> dict[str, str]:
@@ -120,20 +120,22 @@ def build_stack_model(
     experiment = topology.experiment
     stack = experiment.name
     subnets = _subnets(topology)
-    extra_ports = experiment.extra_ports.model_dump()
+    extra_ports = service.ExtraPorts.model_validate(experiment.extra_ports.model_dump())
     common = {
         "run_id": run_id,
         "stack": stack,
         "seed": experiment.seed,
-        "ports": PORTS,
-        "redis": {"host": "redis", "port": REDIS_PORT, "password_file": f"/run/secrets/{SECRET_TARGET}"},
+        "redis": service.Store(host="redis", password_file=f"/run/secrets/{SECRET_TARGET}"),
     }
 
-    def attachments(name: str, networks: list[str]) -> list[dict]:
+    def attachments(name: str, networks: list[str]) -> list[service.Attachment]:
         return [
-            {"name": net, "subnet": subnets[net], "gateway": f"gw_{net}", "alias": f"{name}.{net}"}
+            service.Attachment(name=net, subnet=subnets[net], gateway=f"gw_{net}", alias=f"{name}.{net}")
             for net in networks
         ]
+
+    def layout(config: service.ServiceConfig) -> dict:
+        return config.model_dump(mode="json")
 
     services, configs = [], []
     # The store runs on a manager: the playbooks poll it with `docker exec` on the manager that deployed.
@@ -142,7 +144,7 @@ def build_stack_model(
             "name": "redis",
             "role": "store",
             "replicas": 1,
-            "config": {**common, "service": "redis"},
+            "config": layout(service.StoreConfig(**common, service="redis")),
             "networks": [],
             "caps": [],
             "sysctls": {},
@@ -155,20 +157,20 @@ def build_stack_model(
     )
     for index, network in enumerate(topology.networks):
         name = f"gw_{network.name}"
-        config = {
+        config = service.GatewayConfig(
             **common,
-            "service": name,
-            "network": network.name,
-            "subnet": subnets[network.name],
-            "netem": canonical_netem(network.netem, experiment.seed + index),
-            "extra_ports": extra_ports,
-        }
+            service=name,
+            network=network.name,
+            subnet=subnets[network.name],
+            netem=canonical_netem(network.netem, experiment.seed + index),
+            extra_ports=extra_ports,
+        )
         services.append(
             {
                 "name": name,
                 "role": "gateway",
                 "replicas": 1,
-                "config": config,
+                "config": layout(config),
                 "networks": [{"name": network.name, "aliases": []}],
                 "caps": NET_CAPS,
                 "sysctls": GATEWAY_SYSCTLS,
@@ -182,20 +184,20 @@ def build_stack_model(
     brokers = {broker.name: broker for broker in topology.brokers}
     for broker in topology.brokers:
         nets = attachments(broker.name, broker.networks)
-        config = {
+        config = service.BrokerConfig(
             **common,
-            "service": broker.name,
-            "networks": nets,
-            "extra_ports": extra_ports,
-            "system_period_s": experiment.system_period,
-        }
+            service=broker.name,
+            networks=nets,
+            extra_ports=extra_ports,
+            system_period_s=experiment.system_period,
+        )
         services.append(
             {
                 "name": broker.name,
                 "role": "broker",
                 "replicas": 1,
-                "config": config,
-                "networks": [{"name": n["name"], "aliases": [n["alias"]]} for n in nets],
+                "config": layout(config),
+                "networks": [{"name": n.name, "aliases": [n.alias]} for n in nets],
                 "caps": NET_CAPS,
                 "sysctls": NODE_SYSCTLS,
                 "resources": _resources(broker.resources),
@@ -208,11 +210,11 @@ def build_stack_model(
     for node in topology.nodes:
         nets = attachments(node.name, node.networks)
         app = node.app
-        app_config, app_ref = None, None
+        app_config = None
         if app.builtin:
-            app_ref = {"builtin": app.builtin}
+            app_ref, app_ref_fields = service.BuiltinApp, {"builtin": app.builtin}
         elif app.url:
-            app_ref = {"url": app.url, "sha256": app.sha256}
+            app_ref, app_ref_fields = service.UrlApp, {"url": app.url, "sha256": app.sha256}
         else:
             source = (base_dir / app.path).resolve()
             digest = _file_digest(source)
@@ -223,25 +225,25 @@ def build_stack_model(
                 "target": f"{APP_DIR}/{node.name}.py",
             }
             configs.append(app_config)
-            app_ref = {"path": app_config["target"], "sha256": digest}
+            app_ref, app_ref_fields = service.PathApp, {"path": app_config["target"], "sha256": digest}
         broker = _broker_of(node, brokers, topology)
-        config = {
+        config = service.NodeConfig(
             **common,
-            "service": node.name,
-            "app": {**app_ref, "params": app.params, "protocols": app.protocols},
-            "networks": nets,
-            "hostname": nets[0]["alias"],
-            "broker": broker,
-            "extra_ports": extra_ports,
-            "system_period_s": experiment.system_period,
-        }
+            service=node.name,
+            app=app_ref.model_validate({**app_ref_fields, "params": app.params, "protocols": app.protocols}),
+            networks=nets,
+            hostname=nets[0].alias,
+            broker=broker,
+            extra_ports=extra_ports,
+            system_period_s=experiment.system_period,
+        )
         services.append(
             {
                 "name": node.name,
                 "role": "node",
                 "replicas": node.scale,
-                "config": config,
-                "networks": [{"name": n["name"], "aliases": [n["alias"]]} for n in nets],
+                "config": layout(config),
+                "networks": [{"name": n.name, "aliases": [n.alias]} for n in nets],
                 "caps": NET_CAPS,
                 "sysctls": NODE_SYSCTLS,
                 "resources": _resources(node.resources),
@@ -254,7 +256,7 @@ def build_stack_model(
     return {
         "stack": stack,
         "run_id": run_id,
-        "image": image or f"wotemu-runtime:{__version__}",
+        "image": image or image_tag(),
         "duration_s": experiment.duration,
         "redis_secret": redis_secret or f"{run_id}-redis",
         "secret_target": SECRET_TARGET,
@@ -275,10 +277,10 @@ def stopped(stack_model: dict) -> dict:
     return {**stack_model, "services": services}
 
 
-def _broker_of(node, brokers: dict, topology: Topology) -> dict | None:
+def _broker_of(node, brokers: dict, topology: Topology) -> service.BrokerAddress | None:
     """The broker a node uses, addressed on a network they share (validation ensured one exists)."""
     if node.broker is None and "mqtt" not in node.app.protocols:
         return None
     broker = brokers[node.broker] if node.broker else topology.brokers[0]
     network = next(net for net in node.networks if net in broker.networks)
-    return {"host": f"{broker.name}.{network}", "port": PORTS["mqtt"]}
+    return service.BrokerAddress(host=f"{broker.name}.{network}", port=PORTS["mqtt"])

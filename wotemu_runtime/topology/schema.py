@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from wotemu_runtime.net.distributions import DISTRIBUTIONS
+from wotemu_runtime.contract.conditions import DISTRIBUTIONS
 from wotemu_runtime.node.loader import builtin_names
 from wotemu_runtime.topology import units
 from wotemu_runtime.topology.presets import PRESETS

@@ -1,0 +1,54 @@
+"""The canonical network conditions (design §8.2): units resolved, what every gateway is given.
+
+The topology normaliser builds them from the user's units (`topology.schema.Netem`); the
+gateway's config carries them; both shaping backends and the report read them.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DISTRIBUTIONS = ("normal", "pareto", "paretonormal", "uniform")
+
+Pct = Annotated[float, Field(ge=0, le=100)]
+
+
+class _Strict(BaseModel):
+    # Strict: a JSON config must already hold numbers (no "5" for 5, no true for 1); unknown keys are errors.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class RandomLoss(_Strict):
+    model: Literal["random"] = "random"
+    pct: Pct
+    correlation_pct: Pct
+
+
+class GilbertElliottLoss(_Strict):
+    """tc-netem's `loss gemodel`: p = good→bad, r = bad→good, 1-h = loss in bad, 1-k = loss in good."""
+
+    model: Literal["gemodel"] = "gemodel"
+    p_pct: Pct
+    r_pct: Pct
+    h_pct: Pct
+    k_pct: Pct
+
+
+class Conditions(_Strict):
+    """What a network does to each packet crossing it; the defaults are no conditions at all."""
+
+    delay_ms: Annotated[float, Field(ge=0)] = 0.0
+    jitter_ms: Annotated[float, Field(ge=0)] = 0.0
+    distribution: Literal[DISTRIBUTIONS] = "normal"
+    delay_correlation_pct: Pct = 0.0
+    loss: Annotated[RandomLoss | GilbertElliottLoss, Field(discriminator="model")] | None = None
+    duplicate_pct: Pct = 0.0
+    corrupt_pct: Pct = 0.0
+    reorder_pct: Pct = 0.0
+    reorder_correlation_pct: Pct = 0.0
+    rate_bps: Annotated[int, Field(ge=1)] | None = None  # None: no rate limit
+    limit_packets: Annotated[int, Field(ge=1)] = 1000
+    seed: int | None = None  # None: the experiment's
+
+
+DEFAULTS = Conditions().model_dump()

@@ -1,0 +1,120 @@
+"""The service config of each role (design §8.1): one JSON document per container, in $WOTEMU_CONFIG.
+
+The topology normaliser builds these models and the stack template writes them out as they are;
+a container parses its own once when it starts, so a bad config stops it with one clear message
+before it does anything. Field order is the JSON's order (the golden stack files keep it).
+"""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wotemu_runtime.contract.conditions import Conditions
+from wotemu_runtime.contract.ports import PORTS, REDIS_PORT
+
+PROTOCOLS = ("http", "ws", "coap", "mqtt")
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Ports(_Strict):
+    catalogue: Port = PORTS["catalogue"]
+    http: Port = PORTS["http"]
+    ws: Port = PORTS["ws"]
+    coap: Port = PORTS["coap"]
+    mqtt: Port = PORTS["mqtt"]
+
+
+class Store(_Strict):
+    """Where the run's Redis is, and the file holding its password (a Docker secret in the stack)."""
+
+    host: str
+    port: Port = REDIS_PORT
+    password_file: str | None = None
+
+
+class ExtraPorts(_Strict):
+    tcp: list[Port] = []
+    udp: list[Port] = []
+
+
+class Attachment(_Strict):
+    """A service on one emulated network: reached there as `alias`, shaped by `gateway`."""
+
+    name: str
+    subnet: str
+    gateway: str
+    alias: str
+
+
+class BrokerAddress(_Strict):
+    host: str
+    port: Port
+
+
+class BuiltinApp(_Strict):
+    builtin: str
+    params: dict[str, Any] = {}
+    protocols: list[Literal[PROTOCOLS]] = []
+
+
+class PathApp(_Strict):
+    path: str
+    sha256: str | None = None
+    params: dict[str, Any] = {}
+    protocols: list[Literal[PROTOCOLS]] = []
+
+
+class UrlApp(_Strict):
+    url: str
+    sha256: str | None = None
+    params: dict[str, Any] = {}
+    protocols: list[Literal[PROTOCOLS]] = []
+
+
+class ServiceConfig(_Strict):
+    """The keys every role has."""
+
+    run_id: str
+    stack: str
+    seed: int | None = None
+    ports: Ports = Ports()
+    redis: Store
+    service: str
+
+
+class StoreConfig(ServiceConfig):
+    pass
+
+
+class GatewayConfig(ServiceConfig):
+    network: str
+    subnet: str
+    netem: Conditions = Conditions()
+    extra_ports: ExtraPorts = ExtraPorts()
+
+
+class BrokerConfig(ServiceConfig):
+    networks: list[Attachment] = []
+    extra_ports: ExtraPorts = ExtraPorts()
+    system_period_s: Annotated[float, Field(gt=0)] = 2.0
+
+
+class NodeConfig(ServiceConfig):
+    app: BuiltinApp | PathApp | UrlApp
+    networks: list[Attachment] = []
+    hostname: str
+    broker: BrokerAddress | None = None
+    extra_ports: ExtraPorts = ExtraPorts()
+    system_period_s: Annotated[float, Field(gt=0)] = 2.0
+
+
+ROLE_CONFIGS: dict[str, type[ServiceConfig]] = {
+    "store": StoreConfig,
+    "gateway": GatewayConfig,
+    "broker": BrokerConfig,
+    "node": NodeConfig,
+}

@@ -1,0 +1,26 @@
+"""The Redis keys of a run (design §8.3), all under wotemu:<run_id>:. A part may be "*" in a pattern."""
+
+
+def key(run_id: str, *parts: str) -> str:
+    """wotemu:<run_id>:<parts...>"""
+    return ":".join(("wotemu", run_id, *parts))
+
+
+def record_stream(run_id: str, kind: str) -> str:
+    """The stream of one record kind: entries with one field `r`, the JSON record."""
+    return key(run_id, "rec", kind)
+
+
+def gateway(run_id: str, network: str) -> str:
+    """A network's gateway announcement (readiness), refreshed while it shapes."""
+    return key(run_id, "gw", network)
+
+
+def ready(run_id: str, task: str) -> str:
+    """Set by a node's task once its routes point at its gateways."""
+    return key(run_id, "ready", task)
+
+
+def writers(run_id: str) -> str:
+    """The last batch sequence number of each writer (exactly-once appends)."""
+    return key(run_id, "writers")
