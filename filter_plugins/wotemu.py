@@ -9,10 +9,11 @@ from wotemu_runtime.control.runinfo import hosts_from_swarm, run_info
 from wotemu_runtime.control.snapshot import tasks_snapshot
 from wotemu_runtime.topology.errors import TopologyError
 from wotemu_runtime.topology.normalise import build_stack_model, new_run_id, stopped
+from wotemu_runtime.topology.render import render_stack
 from wotemu_runtime.topology.validate import validate_document, validate_file
 
 
-def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None, image=None, stopping=False):
+def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None):
     """Validate a topology (a file path, or the document given as variables) and build its stack model."""
     base_dir = Path(project_dir)
     try:
@@ -25,14 +26,9 @@ def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None, i
             )
     except TopologyError as ex:
         raise AnsibleFilterError(f"the topology is not valid; nothing was deployed:\n{ex}") from None
-    model = build_stack_model(
-        topology,
-        run_id or new_run_id(topology.experiment.name),
-        base_dir=base_dir,
-        image=image,
-        files_dir=files_dir,
+    return build_stack_model(
+        topology, run_id or new_run_id(topology.experiment.name), base_dir=base_dir, files_dir=files_dir
     )
-    return stopped(model) if stopping else model
 
 
 def wotemu_version(project_dir):
@@ -49,6 +45,7 @@ class FilterModule:
         return {
             "wotemu_stack": wotemu_stack,
             "wotemu_stopped": stopped,
+            "wotemu_stack_file": render_stack,
             "wotemu_hosts": hosts_from_swarm,
             "wotemu_tasks_snapshot": tasks_snapshot,
             "wotemu_run_info": run_info,

@@ -67,9 +67,8 @@ class Progress:
         if "experiment_started_ts" in facts:
             self.run_started = float(facts["experiment_started_ts"])
             self.run_seconds = float(facts["experiment_run_seconds"])
-        message = data.get("res", {}).get("msg")
-        if isinstance(message, str) and message.startswith("Report: "):
-            self.report = message.removeprefix("Report: ")
+        if "report_html" in facts:
+            self.report = facts["report_html"]
 
 
 def run(topology: str, inventory: str | None, extravars: dict, tags: str | None = None) -> int:

@@ -59,14 +59,3 @@ def tasks_snapshot(
             }
         )
     return sorted(snapshot, key=lambda t: (t["service"], t["slot"] or 0, t["created_at"] or ""))
-
-
-def restarts(snapshot: list[dict]) -> dict[str, int]:
-    """Tasks started beyond the first per service slot: what Swarm replaced after a failure."""
-    per_slot = defaultdict(int)
-    for task in snapshot:
-        per_slot[(task["service"], task["slot"])] += 1
-    counts = defaultdict(int)
-    for (service, _), started in per_slot.items():
-        counts[service] += started - 1
-    return dict(counts)

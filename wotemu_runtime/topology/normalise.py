@@ -1,6 +1,6 @@
 """From a validated topology to the stack model: services, their configs, networks and files.
 
-The stack template (roles/experiment/templates/stack.yml.j2) only lays this model out as YAML;
+The stack template (wotemu_runtime/topology/stack.yml.j2) only lays this model out as YAML;
 every decision about the stack is taken here, in one place, and unit-tested.
 """
 
@@ -109,7 +109,6 @@ def build_stack_model(
     run_id: str,
     base_dir: Path | None = None,
     image: str | None = None,
-    redis_secret: str | None = None,
     files_dir: str | None = None,
 ) -> dict:
     """Everything the stack template needs, for one run of `topology`.
@@ -258,7 +257,7 @@ def build_stack_model(
         "run_id": run_id,
         "image": image or image_tag(),
         "duration_s": experiment.duration,
-        "redis_secret": redis_secret or f"{run_id}-redis",
+        "redis_secret": f"{run_id}-redis",
         "secret_target": SECRET_TARGET,
         "control_network": {"name": CONTROL_NETWORK, "subnet": subnets[CONTROL_NETWORK]},
         "networks": [{"name": n.name, "subnet": subnets[n.name]} for n in topology.networks],

@@ -1,18 +1,13 @@
-"""Rendering the stack file from the stack model with the Ansible role's own template."""
+"""Rendering the stack file from the stack model: the CLI and the Ansible roles (a filter) both call this."""
 
 from pathlib import Path
 
 import jinja2
 
-# One source of truth: the template belongs to the role that deploys; the CLI reads the same file.
-TEMPLATE = Path(__file__).resolve().parents[2] / "roles" / "experiment" / "templates" / "stack.yml.j2"
+TEMPLATE = Path(__file__).resolve().parent / "stack.yml.j2"  # package data: in the wheel too
 
 
 def render_stack(stack_model: dict) -> str:
-    if not TEMPLATE.is_file():
-        raise FileNotFoundError(
-            f"stack template not found at {TEMPLATE}: run wotemu from a checkout of the project"
-        )
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE.parent),
         undefined=jinja2.StrictUndefined,

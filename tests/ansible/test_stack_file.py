@@ -1,0 +1,45 @@
+"""The roles write the stack file with the project's renderer: what Ansible deploys is what
+`wotemu compose` prints and the golden files hold (no re-templating of Swarm's {{.Task.Name}})."""
+
+import subprocess
+
+from tests.conftest import ROOT, require_command
+from tests.topology.test_rendering import GOLDEN
+
+PLAYBOOK = """\
+- name: Write the stack files as the roles do
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Build the model
+      ansible.builtin.set_fact:
+        stack_model: "{{ topology | wotemu_stack(project, run_id='quickstart-20260101T000000') }}"
+    - name: Write the stack file
+      ansible.builtin.copy:
+        content: "{{ stack_model | wotemu_stack_file }}"
+        dest: "{{ out }}/stack.yml"
+        mode: "0600"
+    - name: Write the stopped stack file
+      ansible.builtin.copy:
+        content: "{{ stack_model | wotemu_stopped | wotemu_stack_file }}"
+        dest: "{{ out }}/stack-stopped.yml"
+        mode: "0600"
+"""
+
+
+def test_the_roles_stack_file_is_the_renderers(tmp_path):
+    require_command("ansible-playbook")
+    (tmp_path / "write.yml").write_text(PLAYBOOK)
+    extravars = [f"topology={ROOT}/topologies/quickstart.yml", f"project={ROOT}", f"out={tmp_path}"]
+    proc = subprocess.run(
+        ["ansible-playbook", str(tmp_path / "write.yml"), *(arg for var in extravars for arg in ("-e", var))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    written = (tmp_path / "stack.yml").read_text().replace(str(ROOT), "{ROOT}")
+    assert written == (GOLDEN / "quickstart.stack.yml").read_text()
+    stopped = (tmp_path / "stack-stopped.yml").read_text()
+    assert stopped.count("replicas: 0") == 3 and stopped.count("replicas: 1") == 1  # all but the store
