@@ -24,6 +24,7 @@ from pyroute2 import IPRoute, netns
 
 from wotemu_runtime.contract import keys
 from wotemu_runtime.contract.ports import PORTS, REDIS_PORT
+from wotemu_testbench.services import stop
 
 REPO = Path(__file__).resolve().parents[1]
 SUBNET = "10.77.0.0/24"
@@ -32,6 +33,7 @@ NETWORK = "lab"
 ECHO_PORT = PORTS["coap"]  # CoAP's UDP port: redirected through the gateway like any app traffic
 SINK_PORT = PORTS["http"]
 RUN_ID = "lab-20000101T000000"
+GATEWAY_STOP_S = 20  # on SIGTERM the gateway removes its qdiscs and rules, then exits
 
 
 class Lab:
@@ -175,7 +177,7 @@ class Lab:
                 self.start_nodes()
             yield proc
         finally:
-            stop(proc)
+            stop(proc, GATEWAY_STOP_S)
 
     def move_gateway(self, address: str) -> None:
         """Give the gateway's interface a new address (as a rescheduled Swarm task would get)."""
@@ -247,18 +249,6 @@ class Lab:
 
 def _probe(*args) -> list[str]:
     return [sys.executable, "-m", "wotemu_testbench.probe", *map(str, args)]
-
-
-def stop(proc: subprocess.Popen, timeout: float = 20) -> int:
-    """SIGTERM (the gateway removes its qdiscs and rules), then wait for it."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 def _until(condition, timeout: float, message: str) -> None:

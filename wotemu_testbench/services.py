@@ -38,7 +38,7 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
-def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
+def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
     """Terminate one process we started (by its pid), killing it if it does not exit in time."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -47,6 +47,7 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    return process.returncode
 
 
 class RedisServer:

@@ -8,7 +8,8 @@ import pytest
 from wotemu_runtime.metrics.store import connect
 from wotemu_runtime.net.readiness import ReadinessTimeout
 from wotemu_runtime.net.redirect import WATCH_PERIOD_S, start_redirection
-from wotemu_testbench.lab import ADDRESSES, Lab, stop
+from wotemu_testbench.lab import ADDRESSES, GATEWAY_STOP_S, Lab
+from wotemu_testbench.services import stop
 
 
 def _crossed(lab: Lab) -> dict:
@@ -20,13 +21,13 @@ def test_app_traffic_crosses_the_gateway_and_redis_traffic_does_not(lab):
     with lab.gateway({}) as gateway:
         # The nodes' watchers talk to Redis every WATCH_PERIOD_S; let them, with no app traffic.
         time.sleep(3 * WATCH_PERIOD_S)
-        stop(gateway)  # its last record holds the final counts
+        stop(gateway, GATEWAY_STOP_S)  # its last record holds the final counts
     idle = _crossed(lab)
     assert idle and not any(idle.values()), f"non-app traffic crossed the gateway: {idle}"
     with lab.gateway({}) as gateway:
         result = lab.rtt(50, 0.01)  # UDP to CoAP's port
         lab.goodput(seconds=1, warmup_s=0.2)  # TCP to HTTP's port
-        stop(gateway)
+        stop(gateway, GATEWAY_STOP_S)
     assert result["received"] == 50
     crossed = _crossed(lab)
     assert crossed["coap", "request"] >= 50 and crossed["coap", "response"] >= 50, crossed

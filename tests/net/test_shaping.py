@@ -6,7 +6,8 @@ from tests.net.conftest import require_lab
 from wotemu_runtime.contract.conditions import Conditions
 from wotemu_runtime.net.links import Interface
 from wotemu_runtime.net.userspace import UserspaceShaper
-from wotemu_testbench.lab import stop
+from wotemu_testbench.lab import GATEWAY_STOP_S
+from wotemu_testbench.services import stop
 
 
 def test_update_swaps_the_model_and_what_cannot_be_honoured():
@@ -24,7 +25,7 @@ def test_the_gateway_reports_what_its_shaper_passed_and_dropped(lab, tmp_path):
     loss = {"model": "random", "pct": 30.0, "correlation_pct": 0.0}
     with open(log, "w") as err, lab.gateway({"loss": loss}, stderr=err) as gateway:
         result = lab.rtt(200, 0.005)
-        stop(gateway)
+        stop(gateway, GATEWAY_STOP_S)
     line = next(line for line in log.read_text().splitlines() if "shaper's totals" in line)
     totals = ast.literal_eval(line.partition("totals: ")[2])
     # Each probe crosses the gateway twice (request, echo); lost ones are dropped there.
