@@ -15,68 +15,17 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pa_json
 
+from wotemu_runtime.contract import records
+
 SCHEMA_VERSION = 1
 
-# The fields of §8.3 per record kind, with their Arrow types. Extra fields are ignored (they are
-# allowed to appear); missing ones are an error. Strings become pandas categoricals: they repeat a
-# lot (services, tasks, verbs...), and categoricals group fast and take little memory.
-COMMON_FIELDS = {
-    "run_id": pa.string(),
-    "service": pa.string(),
-    "task": pa.string(),
-    "t": pa.float64(),
-    "mono": pa.float64(),
-}
-FIELDS = {
-    "interactions": {
-        "side": pa.string(),
-        "protocol": pa.string(),
-        "thing_id": pa.string(),
-        "thing_title": pa.string(),
-        "verb": pa.string(),
-        "name": pa.string(),
-        "latency_s": pa.float64(),
-        "ok": pa.bool_(),
-        "error": pa.string(),
-    },
-    "events": {
-        "side": pa.string(),
-        "protocol": pa.string(),
-        "thing_id": pa.string(),
-        "thing_title": pa.string(),
-        "verb": pa.string(),
-        "name": pa.string(),
-        "event": pa.string(),
-        "error": pa.string(),
-    },
-    "system": {
-        "cpu_pct": pa.float64(),
-        "cpu_limit_cores": pa.float64(),
-        "cpu_pct_of_limit": pa.float64(),
-        "mem_bytes": pa.float64(),
-        "mem_limit_bytes": pa.float64(),
-        "mem_pct_of_limit": pa.float64(),
-    },
-    "traffic": {
-        "network": pa.string(),
-        "protocol": pa.string(),
-        "direction": pa.string(),
-        "packets": pa.int64(),
-        "bytes": pa.int64(),
-    },
-    "app": {"metric": pa.string(), "value": None, "data": None},  # None: free JSON
-    "lifecycle": {"event": pa.string(), "detail": pa.string()},
-    "info": {
-        "hostname": pa.string(),
-        "cpu_count": None,
-        "mem_total": None,
-        "python": pa.string(),
-        "platform": pa.string(),
-        "versions": None,
-    },
-    "drops": {"kind": pa.string(), "count": pa.int64()},
-}
-KINDS = tuple(FIELDS)
+# The fields of §8.3 per record kind (contract.records), as Arrow types. Extra fields are ignored
+# (they are allowed to appear); missing ones are an error. Strings become pandas categoricals: they
+# repeat a lot (services, tasks, verbs...), and categoricals group fast and take little memory.
+_ARROW = {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_(), None: None}
+COMMON_FIELDS = {name: _ARROW[kind] for name, kind in records.COMMON_FIELDS.items()}
+FIELDS = {kind: {name: _ARROW[t] for name, t in fields.items()} for kind, fields in records.FIELDS.items()}
+KINDS = records.KINDS
 # Kinds whose records hold free JSON (app `data`, info's role-specific keys): few records, read
 # with the json module so that nested values stay Python objects.
 FREE_FORM = {"app", "info"}

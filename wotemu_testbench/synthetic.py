@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from wotemu_runtime.contract.conditions import DEFAULTS
+from wotemu_runtime.contract.records import COMMON_FIELDS, FIELDS, KINDS
 
 STACK = "synthetic"
 RUN_ID = f"{STACK}-20250115T100000"
@@ -565,7 +566,12 @@ def generate(
         "info": info(tasks, run),
         "drops": drops(tasks),
     }
-    for kind, frame in tables.items():
+    for kind in KINDS:  # every kind of the contract, each record with the kind's fields
+        frame = tables[kind]
+        for fields in [frame.columns] if isinstance(frame, pd.DataFrame) else frame or []:
+            missing = {*COMMON_FIELDS, *FIELDS[kind]} - set(fields)
+            if missing:
+                raise ValueError(f"the synthetic {kind} records lack {sorted(missing)}")
         write_table(frame, out_dir / f"{kind}.jsonl.gz")
     return out_dir
 

@@ -7,9 +7,7 @@ from pathlib import Path
 import redis
 
 from wotemu_runtime.contract import keys
-
-# The record kinds of design §8.3: each gets a file, empty when the run produced none.
-KINDS = ("interactions", "events", "system", "traffic", "app", "lifecycle", "info", "drops")
+from wotemu_runtime.contract.records import KINDS  # each gets a file, empty when the run produced none
 
 _CHUNK = 5000  # stream entries per XRANGE round trip
 

@@ -1,0 +1,60 @@
+"""The record kinds (design §8.3) and the fields each carries, with their types.
+
+The writers write them, the exporter makes one file per kind, the report reads them with these
+types and the synthetic bundles are checked against them. `None` marks free JSON (a number or an
+object the kind does not fix). Records may carry more fields (info's role-specific keys).
+"""
+
+COMMON_FIELDS: dict[str, type] = {"run_id": str, "service": str, "task": str, "t": float, "mono": float}
+
+FIELDS: dict[str, dict[str, type | None]] = {
+    "interactions": {
+        "side": str,  # consumer | producer
+        "protocol": str,  # HTTP | WS | COAP | MQTT; null on the producer side
+        "thing_id": str,
+        "thing_title": str,
+        "verb": str,
+        "name": str,
+        "latency_s": float,
+        "ok": bool,
+        "error": str,
+    },
+    "events": {
+        "side": str,
+        "protocol": str,
+        "thing_id": str,
+        "thing_title": str,
+        "verb": str,
+        "name": str,
+        "event": str,  # subscribe | next | error | completed | emit
+        "error": str,
+    },
+    "system": {
+        "cpu_pct": float,
+        "cpu_limit_cores": float,
+        "cpu_pct_of_limit": float,
+        "mem_bytes": float,
+        "mem_limit_bytes": float,
+        "mem_pct_of_limit": float,
+    },
+    "traffic": {
+        "network": str,
+        "protocol": str,  # http | ws | coap | mqtt | catalogue | other
+        "direction": str,  # request | response
+        "packets": int,
+        "bytes": int,
+    },
+    "app": {"metric": str, "value": None, "data": None},
+    "lifecycle": {"event": str, "detail": str},  # start | ready | error | exit
+    "info": {
+        "hostname": str,
+        "cpu_count": None,
+        "mem_total": None,
+        "python": str,
+        "platform": str,
+        "versions": None,
+    },
+    "drops": {"kind": str, "count": int},
+}
+
+KINDS = tuple(FIELDS)
