@@ -5,6 +5,9 @@ types and the synthetic bundles are checked against them. `None` marks free JSON
 object the kind does not fix). Records may carry more fields (info's role-specific keys).
 """
 
+from collections import Counter
+from collections.abc import Iterable
+
 COMMON_FIELDS: dict[str, type] = {"run_id": str, "service": str, "task": str, "t": float, "mono": float}
 
 FIELDS: dict[str, dict[str, type | None]] = {
@@ -58,3 +61,11 @@ FIELDS: dict[str, dict[str, type | None]] = {
 }
 
 KINDS = tuple(FIELDS)
+
+
+def total_drops(drops: Iterable[dict]) -> dict[str, int]:
+    """What `drops` records add up to: records dropped per kind over the run (run.json's `drops`)."""
+    totals: Counter[str] = Counter()
+    for record in drops:
+        totals[record["kind"]] += int(record["count"])
+    return dict(totals)

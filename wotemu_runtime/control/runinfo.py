@@ -2,8 +2,9 @@
 
 import gzip
 import json
-from collections import defaultdict
 from pathlib import Path
+
+from wotemu_runtime.contract.records import total_drops
 
 SCHEMA_VERSION = 1
 
@@ -32,10 +33,7 @@ def gateways(bundle: Path) -> dict:
 
 
 def drops(bundle: Path) -> dict[str, int]:
-    totals = defaultdict(int)
-    for record in _records(bundle, "drops"):
-        totals[record["kind"]] += int(record.get("count", 0))
-    return dict(totals)
+    return total_drops(_records(bundle, "drops"))
 
 
 def run_info(

@@ -7,7 +7,7 @@ from pathlib import Path
 import redis
 
 from wotemu_runtime.contract import keys
-from wotemu_runtime.contract.records import KINDS  # each gets a file, empty when the run produced none
+from wotemu_runtime.contract.records import KINDS, total_drops  # KINDS: a file each, empty or not
 
 _CHUNK = 5000  # stream entries per XRANGE round trip
 
@@ -53,8 +53,4 @@ def export_run(client: redis.Redis, run_id: str, out_dir: Path) -> dict[str, int
 
 def drops_totals(client: redis.Redis, run_id: str) -> dict[str, int]:
     """Records dropped by writers during the run, summed per kind (run.json's `drops`)."""
-    totals: dict[str, int] = {}
-    for raw in iter_records(client, run_id, "drops"):
-        record = json.loads(raw)
-        totals[record["kind"]] = totals.get(record["kind"], 0) + int(record["count"])
-    return totals
+    return total_drops(json.loads(raw) for raw in iter_records(client, run_id, "drops"))
