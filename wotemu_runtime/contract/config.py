@@ -10,9 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from wotemu_runtime.contract.conditions import Conditions
-from wotemu_runtime.contract.ports import PORTS, REDIS_PORT
+from wotemu_runtime.contract.ports import PORTS, PROTOCOLS, REDIS_PORT
 
-PROTOCOLS = ("http", "ws", "coap", "mqtt")
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 

@@ -4,6 +4,7 @@ The stack's configs, the servient, the nodes' redirection and the gateways' traf
 take their ports from here, so what is served, redirected and counted cannot drift apart.
 """
 
+PROTOCOLS = ("http", "ws", "coap", "mqtt")  # what a node may serve; the catalogue always runs
 PORTS = {"catalogue": 9090, "http": 80, "ws": 81, "coap": 5683, "mqtt": 1883}
 REDIS_PORT = 6379
 

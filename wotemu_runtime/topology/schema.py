@@ -18,12 +18,12 @@ from pydantic import (
 )
 
 from wotemu_runtime.contract.conditions import DISTRIBUTIONS
+from wotemu_runtime.contract.ports import PROTOCOLS
 from wotemu_runtime.node.loader import builtin_names
 from wotemu_runtime.topology import units
 from wotemu_runtime.topology.presets import PRESETS
 
 BUILTIN_APPS = tuple(builtin_names())
-PROTOCOLS = ("http", "ws", "coap", "mqtt")
 
 
 # A DNS label (it becomes part of `<node>.<network>` host names) that is also a valid Docker name.
