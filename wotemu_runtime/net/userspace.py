@@ -69,8 +69,6 @@ class UserspaceShaper(Shaper):
                 f"cannot bind NFQUEUE {QUEUE_NUM} ({ex}): nfnetlink_queue missing, no CAP_NET_ADMIN, "
                 "or another shaper holds the queue in this network namespace"
             ) from ex
-        # Duplicates are re-sent as raw IP packets: they leave through OUTPUT, so are not queued again.
-        self._raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         self._thread.start()
         iptables("-A", *self.rule)
 
@@ -80,6 +78,9 @@ class UserspaceShaper(Shaper):
         self.unhonoured = ["corrupt_pct"] if conditions["corrupt_pct"] else []
         if self.unhonoured:
             log.warning("the userspace shaper cannot honour: %s", ", ".join(self.unhonoured))
+        if conditions["duplicate_pct"] and self._raw is None:
+            # Duplicates are re-sent as raw IP packets: they leave through OUTPUT, so are not queued again.
+            self._raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         # One assignment: the shaper thread sees the old model or the new one, never a mix.
         self.model = PacketModel(conditions, self.seed, load_table(conditions["distribution"]))
 
