@@ -49,7 +49,8 @@ def main(requirements: str, target: str) -> int:
     if all(installed(dest, name) == version for name, version in pins.items()):
         return 0
     extract(dest, list(pins))
-    wrong = {name: installed(dest, name) for name, version in pins.items() if installed(dest, name) != version}
+    found = {name: installed(dest, name) for name in pins}
+    wrong = {name: version for name, version in found.items() if version != pins[name]}
     if wrong:
         print(
             f"{requirements}: {ANSIBLE_DISTRIBUTION} carries {wrong}, not the pinned versions {pins}; "

@@ -26,8 +26,18 @@ def resolve() -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
-             "--report", str(report), f"{ROOT}[{extras}]"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--dry-run",
+                "--ignore-installed",
+                "--report",
+                str(report),
+                f"{ROOT}[{extras}]",
+            ],
             check=True,
         )
         installs = json.loads(report.read_text())["install"]

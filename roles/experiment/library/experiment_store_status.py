@@ -18,7 +18,8 @@ DOCUMENTATION = r"""
 module: experiment_store_status
 short_description: Run C(wotemu status) in the current container of a run's store service
 description:
-  - Finds the running container of the Swarm service (on this manager) and runs C(python3 -m wotemu_runtime status) in it.
+  - Finds the running container of the Swarm service (on this manager) and runs
+    C(python3 -m wotemu_runtime status) in it.
   - While no container answers (the store is being replaced), tries again for up to O(wait) seconds.
 options:
   service:
@@ -33,7 +34,7 @@ requirements: [docker (the Docker SDK for Python)]
 """
 
 RETURN = r"""
-rc: {description: Exit code of the status command (1 when no container could run it), type: int, returned: always}
+rc: {description: Exit code of the status command (1 when no container ran it), type: int, returned: always}
 stdout: {description: The status document (JSON), type: str, returned: always}
 stderr: {description: Why the status could not be had, type: str, returned: always}
 container: {description: Id of the container asked, type: str, returned: when one was found}
