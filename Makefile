@@ -9,6 +9,8 @@ PIP       := $(PY) -m pip install -q --disable-pip-version-check -c $(LOCK)
 TOPOLOGY  ?= topologies/quickstart.yml
 INVENTORY ?= inventory/local.yml
 PYTEST_ARGS ?=
+# The Python the runtime image's wheelhouse is made with (runtime_image_wheel_python): the lock covers it too.
+IMAGE_PYTHON ?= /usr/bin/python3
 # ansible-runner and ansible-lint start ansible-playbook from PATH: the venv's.
 VENV_PATH := PATH=$(CURDIR)/$(VENV)/bin:$$PATH
 
@@ -65,7 +67,7 @@ test: setup-dev lint
 
 # Resolve pyproject.toml's dependencies afresh (newest allowed versions) into the one lock.
 lock: setup
-	$(PY) tools/lock.py $(LOCK)
+	$(PY) tools/lock.py $(LOCK) $(PY) $(IMAGE_PYTHON)
 
 bench: setup-dev
 	$(VENV_PATH) $(PY) -m bench
