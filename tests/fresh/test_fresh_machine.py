@@ -182,10 +182,8 @@ _COUNT_OK_READS = (
 )
 
 
-def test_a_second_make_experiment_starts_no_dockerd_and_rebuilds_nothing(
-    fresh_machine, first_run, artifacts_dir
-):
-    output = _make_experiment(fresh_machine, artifacts_dir / "fresh-machine-second.log")
+def test_a_second_make_experiment_starts_no_dockerd_and_rebuilds_nothing(fresh_machine, first_run):
+    output = _make_experiment(fresh_machine, LOGS / "fresh-machine-second.log")
     assert "Installing system packages" not in output and "pip install" not in output
     assert "started Docker" not in output
     assert _changed_tasks(fresh_machine, _artifacts_dir(output), RUN_PHASES) == []
