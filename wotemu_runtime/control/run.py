@@ -72,6 +72,8 @@ class Progress:
         message = data.get("res", {}).get("msg")
         if isinstance(message, str) and message.startswith("Report: "):
             self.report = message.removeprefix("Report: ")
+        elif isinstance(message, str) and data.get("task_action", "").endswith("debug"):
+            self._say(f"      {message}")  # what a phase tells the user (how Docker was started...)
 
 
 def runner_dir(results_dir: str, stack: str) -> Path:
