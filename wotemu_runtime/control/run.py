@@ -72,7 +72,7 @@ class Progress:
         message = data.get("res", {}).get("msg")
         if isinstance(message, str) and message.startswith("Report: "):
             self.report = message.removeprefix("Report: ")
-        elif isinstance(message, str) and data.get("task_action", "").endswith("debug"):
+        elif isinstance(message, str) and (data.get("task_action") or "").endswith("debug"):
             self._say(f"      {message}")  # what a phase tells the user (how Docker was started...)
 
 
