@@ -98,6 +98,7 @@ def test_run_prints_progress_and_the_report_path(finished_run):
 
 def test_progress_display_is_live_within_10_s_of_the_store_being_killed(finished_run):
     store = finished_run["store"]
+    print(f"progress live again {store['live_after_s']:.1f} s after the store was killed")
     assert store["live_after_s"] <= 10, store
     assert (
         store["replacement"] and store["killed"] not in store["replacement"]
