@@ -109,14 +109,13 @@ def run(topology: str, stack: str, inventory: str | None, extravars: dict, tags:
         quiet=True,
     )
     artifacts = Path(result.config.artifact_dir)
+    print(f"The playbook's output and job events: {artifacts}", file=sys.stderr)
     if result.rc != 0 or result.status != "successful":
         reasons = progress.failures or [_output_tail(artifacts) or f"ansible-runner ended {result.status}"]
         print(f"The experiment failed (ansible-runner {result.status}, rc {result.rc}):", file=sys.stderr)
         for reason in reasons:
             print(f"  {reason}", file=sys.stderr)
-        print(f"The playbook's output and job events: {artifacts}", file=sys.stderr)
         return result.rc or 1
-    print(f"The playbook's output and job events: {artifacts}", file=sys.stderr)
     if progress.report:
         print(f"Report: {progress.report}")
     return 0
