@@ -12,10 +12,9 @@ swarm:
   children:
     swarm_managers:
       hosts:
-        wtest-unreachable:
-          ansible_connection: ssh
-          ansible_host: 127.0.0.1
-          ansible_port: 1  # nothing listens there
+        wtest-no-python:
+          ansible_connection: local
+          ansible_python_interpreter: /nonexistent/python3  # every module fails: a run that stops at once
     swarm_workers:
       hosts: {}
 """
@@ -45,12 +44,12 @@ def test_a_failed_run_prints_why_and_where_its_job_events_are(tmp_path):
     assert proc.returncode != 0
     assert "The experiment failed" in proc.stderr, proc.stderr
     reason = proc.stderr.partition("The experiment failed")[2].splitlines()[1].strip()
-    assert "127.0.0.1" in reason or "port 1" in reason, proc.stderr  # never an empty reason
+    assert "/nonexistent/python3" in reason, proc.stderr  # never an empty reason
     (where,) = [
         line for line in proc.stderr.splitlines() if line.startswith("The playbook's output and job events: ")
     ]
     kept = Path(where.rpartition(": ")[2])
     assert kept.is_relative_to(results / ".runner") and kept.parent.parent.name.startswith("quickstart-")
     events = [json.loads(path.read_text()) for path in (kept / "job_events").glob("*.json")]
-    assert any(e["event"] == "runner_on_unreachable" for e in events)
-    assert "UNREACHABLE" in (kept / "stdout").read_text()
+    assert any(e["event"] == "runner_on_failed" for e in events)
+    assert "fatal: [wtest-no-python]" in (kept / "stdout").read_text()
