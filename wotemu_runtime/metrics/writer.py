@@ -49,6 +49,7 @@ class MetricsWriter:
         config: dict,
         *,
         buffer_max: int = 50_000,
+        buffer_max_bytes: int = 16 * 1024**2,
         batch_max: int = 500,
         flush_interval_s: float = 0.5,
         max_backoff_s: float = 5.0,
@@ -56,6 +57,10 @@ class MetricsWriter:
         self._config = config
         self._base = {"run_id": config["run_id"], "service": config["service"], "task": task_name(config)}
         self._buffer_max = buffer_max
+        # Bounded in bytes too (queued and in flight): a node's memory limit may be 150 MB, and an
+        # app's records can be big.
+        self._buffer_max_bytes = buffer_max_bytes
+        self._queued_bytes = 0
         self._batch_max = batch_max
         self._flush_interval_s = flush_interval_s
         self._max_backoff_s = max_backoff_s
@@ -81,11 +86,16 @@ class MetricsWriter:
         record = {**fields, **self._base, "t": time.time(), "mono": time.monotonic()}
         line = json.dumps(record, default=str)
         with self._lock:
-            if self._closed or len(self._queue) >= self._buffer_max:
+            if (
+                self._closed
+                or len(self._queue) >= self._buffer_max
+                or self._queued_bytes + len(line) > self._buffer_max_bytes
+            ):
                 self._drops_unreported[kind] += 1
                 self.dropped[kind] += 1
                 return
             self._queue.append((kind, line))
+            self._queued_bytes += len(line)
             full = len(self._queue) >= self._batch_max
         if full:
             self._wake.set()
@@ -164,4 +174,7 @@ class MetricsWriter:
                 log.info("Redis reachable again after %d failed attempts", failures)
                 failures = 0
             with self._lock:
+                # Queued bytes are freed once stored (the batch in flight still holds its memory);
+                # the `drops` records made in _next_batch were never queued.
+                self._queued_bytes -= sum(len(line) for kind, line in self._inflight[1] if kind != "drops")
                 self._inflight = None
