@@ -26,6 +26,9 @@ from wotemu_runtime.metrics import store
 
 log = logging.getLogger(__name__)
 
+# The last words of a writer that could not store everything: this mark, then {kind: count} as JSON.
+UNSTORED_MARK = "records not stored: "
+
 # KEYS = [writers hash, stream of record 1, stream of record 2, ...]
 # ARGV = [writer id, batch sequence number, record 1 JSON, record 2 JSON, ...]
 _APPEND_BATCH = """
@@ -111,12 +114,15 @@ class MetricsWriter:
             self._abandon.set()
             self._thread.join(1.0)
         with self._lock:
-            unsent = len(self._queue) + (len(self._inflight[1]) if self._inflight else 0)
-            unsent += sum(self._drops_unreported.values())
-        if unsent:
-            log.warning("metrics writer closed with %d records not stored (Redis unreachable)", unsent)
+            unstored = Counter(kind for kind, _ in self._queue)
+            inflight = self._inflight[1] if self._inflight else ()
+            unstored.update(kind for kind, _ in inflight if kind != "drops")
+            unstored.update(self._drops_unreported)
+        if unstored:
+            # Redis cannot be told: the container's log can, and the stop phase reads it into run.json.
+            log.error("%s%s", UNSTORED_MARK, json.dumps(dict(sorted(unstored.items()))))
         self._redis.close()
-        return unsent
+        return unstored.total()
 
     def _next_batch(self) -> tuple[int, list[tuple[str, str]]] | None:
         with self._lock:
