@@ -1,23 +1,45 @@
-# The two commands a newcomer needs: `make experiment` and `make test`.
+# The two commands a newcomer needs: `make experiment` and `make test`. Each installs what it needs,
+# system packages included (tools/system-packages.sh; apt only when something is missing).
 VENV      ?= .venv
+PYTHON    ?= python3
 PY        := $(VENV)/bin/python
 BIN       := $(VENV)/bin
+LOCK      := constraints.txt
+PIP       := $(PY) -m pip install -q --disable-pip-version-check -c $(LOCK)
 TOPOLOGY  ?= topologies/quickstart.yml
 INVENTORY ?= inventory/local.yml
 PYTEST_ARGS ?=
+# The Python the runtime image's wheelhouse is made with (runtime_image_wheel_python): the lock covers it too.
+IMAGE_PYTHON ?= /usr/bin/python3
+# ansible-runner and ansible-lint start ansible-playbook from PATH: the venv's.
+VENV_PATH := PATH=$(CURDIR)/$(VENV)/bin:$$PATH
 
-.PHONY: setup experiment cluster-experiment cluster-teardown test lint bench clean
+.PHONY: setup setup-dev system-control system-test experiment cluster-experiment cluster-teardown \
+        test lint lock bench clean
 
+# The control machine: the venv with the orchestration and report packages, and the collections.
 setup: $(VENV)/.installed collections/.installed
 
-$(VENV)/.installed: requirements-runtime.txt requirements.txt requirements-dev.txt pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+# Besides, the suite's tools and what its tests import (the userspace shaper's NetfilterQueue).
+setup-dev: setup $(VENV)/.installed-dev
+
+# Phony, so that they check on every run (a second of dpkg-query) without forcing a reinstall.
+system-control:
+	tools/system-packages.sh control
+system-test:
+	tools/system-packages.sh test
+
+$(VENV)/.installed: pyproject.toml $(LOCK) | system-control
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -e '.[control]'
 	touch $@
 
-collections/.installed: tools/install_collections.py | $(VENV)/.installed
-	$(PY) tools/install_collections.py collections
+$(VENV)/.installed-dev: $(VENV)/.installed | system-test
+	$(PIP) -e '.[control,gateway,dev]'
+	touch $@
+
+collections/.installed: tools/install_collections.py requirements.yml | $(VENV)/.installed
+	$(PY) tools/install_collections.py requirements.yml collections
 	touch $@
 
 experiment: setup
@@ -26,23 +48,29 @@ experiment: setup
 # A three-node swarm of Docker engines in containers on this machine, then the cluster topology on it.
 # The cluster stays up for more runs (`make experiment INVENTORY=inventory/cluster.yml TOPOLOGY=...`).
 cluster-experiment: setup
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(BIN)/ansible-playbook playbooks/cluster.yml -i inventory/cluster.yml
+	$(VENV_PATH) $(BIN)/ansible-playbook playbooks/cluster.yml -i inventory/cluster.yml
 	$(BIN)/wotemu run topologies/cluster.yml -i inventory/cluster.yml
 
 cluster-teardown: setup
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(BIN)/ansible-playbook playbooks/cluster-teardown.yml -i inventory/cluster.yml
+	$(VENV_PATH) $(BIN)/ansible-playbook playbooks/cluster-teardown.yml -i inventory/cluster.yml
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/yamllint -s .
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(BIN)/ansible-lint
+	$(VENV_PATH) $(BIN)/ansible-lint
 
-test: setup lint
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(BIN)/pytest $(PYTEST_ARGS)
+# The suite needs this machine's Docker engine and one-node swarm: the provision phase makes them.
+test: setup-dev lint
+	$(VENV_PATH) $(BIN)/ansible-playbook playbooks/provision.yml -i inventory/local.yml
+	$(VENV_PATH) $(BIN)/pytest $(PYTEST_ARGS)
 
-bench: setup
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m bench
+# Resolve pyproject.toml's dependencies afresh (newest allowed versions) into the one lock.
+lock: setup
+	$(PY) tools/lock.py $(LOCK) $(PY) $(IMAGE_PYTHON)
+
+bench: setup-dev
+	$(VENV_PATH) $(PY) -m bench
 
 clean:
 	rm -rf $(VENV) collections build *.egg-info .pytest_cache .ruff_cache

@@ -10,20 +10,23 @@ from wotemu_runtime.control.snapshot import tasks_snapshot
 from wotemu_runtime.topology.errors import TopologyError
 from wotemu_runtime.topology.normalise import build_stack_model, new_run_id, stopped
 from wotemu_runtime.topology.render import render_stack
-from wotemu_runtime.topology.validate import validate_document, validate_file
+from wotemu_runtime.topology.validate import validate_file
+
+REFUSED_VARIABLES = (
+    "the topology arrived as Ansible variables (-e @FILE), and Ansible evaluates variables as "
+    "templates: a topology file is data, so nothing was read or deployed. Name the file instead: "
+    "-e topology=FILE (or `wotemu run FILE`)."
+)
 
 
 def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None):
-    """Validate a topology (a file path, or the document given as variables) and build its stack model."""
+    """Validate a topology file, read as plain data, and build its stack model."""
+    if not isinstance(source, str):
+        raise AnsibleFilterError(REFUSED_VARIABLES)
     base_dir = Path(project_dir)
     try:
-        if isinstance(source, str):
-            path = Path(source) if Path(source).is_absolute() else base_dir / source
-            topology = validate_file(path, base_dir=base_dir, hosts=hosts)
-        else:
-            topology = validate_document(
-                dict(source), "topology variables (-e @FILE)", base_dir=base_dir, hosts=hosts
-            )
+        path = Path(source) if Path(source).is_absolute() else base_dir / source
+        topology = validate_file(path, base_dir=base_dir, hosts=hosts)
     except TopologyError as ex:
         raise AnsibleFilterError(f"the topology is not valid; nothing was deployed:\n{ex}") from None
     return build_stack_model(

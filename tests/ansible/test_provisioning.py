@@ -1,7 +1,9 @@
 """The provision and build-image phases on this machine (inventory/local.yml), through the real playbooks."""
 
 import json
+import re
 import subprocess
+import sys
 
 import pytest
 
@@ -72,6 +74,46 @@ def test_image_runs_the_runtime(runtime_image):
 def test_image_is_small_and_has_no_build_tools(runtime_image):
     assert int(docker("image", "inspect", runtime_image, "--format", "{{.Size}}")) <= 350 * 10**6
     assert docker_run(runtime_image, "-c", "command -v gcc cc pip || true", entrypoint="sh") == ""
+
+
+# Every distribution a Python sees, with its version.
+DISTRIBUTIONS = (
+    "import importlib.metadata as m, json\n"
+    "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))\n"
+)
+VENV_TOOLS = {"pip", "setuptools", "wheel"}  # the venv's own, not the project's
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _not_as_locked(distributions: dict[str, str]) -> dict[str, str]:
+    """The distributions that constraints.txt does not pin at the version installed."""
+    lock = dict(
+        (_canonical(name), version)
+        for name, _, version in (
+            line.partition("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+        )
+        if version
+    )
+    return {
+        name: version
+        for name, version in distributions.items()
+        if _canonical(name) not in VENV_TOOLS | {"wotemu"} and lock.get(_canonical(name)) != version
+    }
+
+
+def test_the_venv_installs_the_lock():
+    proc = subprocess.run([sys.executable, "-c", DISTRIBUTIONS], capture_output=True, text=True, check=True)
+    assert _not_as_locked(json.loads(proc.stdout)) == {}
+
+
+@pytest.mark.docker
+def test_the_image_installs_the_lock(runtime_image):
+    assert (
+        _not_as_locked(json.loads(docker_run(runtime_image, "-c", DISTRIBUTIONS, entrypoint="python3"))) == {}
+    )
 
 
 def docker_run(image: str, *args: str, entrypoint: str | None = None) -> str:

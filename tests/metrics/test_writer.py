@@ -42,6 +42,22 @@ def test_outage_buffers_and_counts_what_does_not_fit(config, redis_server):
     assert [r["value"] for r in stored] == sorted(r["value"] for r in stored)
 
 
+def test_the_buffer_is_bounded_in_bytes_and_counts_what_does_not_fit(config, redis_server):
+    """2 000 records of 100 kB once held 201 MB in the queue; the bound is in bytes as well."""
+    writer = MetricsWriter(config, buffer_max_bytes=1024**2, flush_interval_s=0.05, max_backoff_s=0.2)
+    redis_server.kill()
+    blob = "x" * 100_000
+    for index in range(2000):
+        writer.write("app", metric="big", value=index, data={"blob": blob})
+    assert writer.dropped["app"] >= 2000 - 11  # a MiB holds ten such records
+    redis_server.start()
+    assert writer.close(10) == 0
+    stored = redis_server.records(config["run_id"], "app")
+    with redis_server.client() as client:
+        drops = drops_totals(client, config["run_id"])
+    assert len(stored) + drops["app"] == 2000 and len(stored) <= 10
+
+
 def test_writes_never_block_while_redis_is_down(config, redis_server):
     redis_server.kill()
     writer = MetricsWriter(config)

@@ -1,7 +1,8 @@
 """The product as the user runs it: `wotemu run` through the real playbooks on a one-node swarm.
 
-One run serves every assertion (it takes a few minutes): the bundle's contents, a replica killed
-mid-run and restarted by Swarm, the report, and a clean swarm afterwards.
+One run serves every assertion (it takes a few minutes): the bundle's contents, a replica and the
+store killed mid-run and restarted by Swarm (the progress display must find the new store), the
+report, and a clean swarm afterwards.
 """
 
 import gzip
@@ -39,6 +40,21 @@ def _kill_one_reader_during_the_run(client: docker.DockerClient, process: subpro
     pytest.fail(f"the run phase never began:\n{log.read_text()[-5000:]}")
 
 
+def _kill_the_store(client: docker.DockerClient, process: subprocess.Popen, log: Path) -> dict:
+    """Kill the store's container; time until the progress display shows the store's counts again."""
+    (store,) = client.containers.list(filters={"label": f"com.docker.swarm.service.name={STACK}_redis"})
+    offset = len(log.read_text())
+    store.kill()
+    killed_at = time.monotonic()
+    while time.monotonic() - killed_at < 60 and process.poll() is None:
+        if "gateways shaping" in log.read_text()[offset:]:
+            return {"killed": store.id, "live_after_s": time.monotonic() - killed_at}
+        time.sleep(0.2)
+    pytest.fail(
+        f"the progress display did not come back after the store was killed:\n{log.read_text()[offset:]}"
+    )
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     require_command("docker", "ansible-playbook")
@@ -61,11 +77,16 @@ def finished_run(tmp_path_factory):
             stderr=subprocess.STDOUT,
         )
         killed = _kill_one_reader_during_the_run(client, process, log)
+        store = _kill_the_store(client, process, log)
+        store["replacement"] = [
+            c.id
+            for c in client.containers.list(filters={"label": f"com.docker.swarm.service.name={STACK}_redis"})
+        ]
         process.wait(timeout=900)
     output = log.read_text()
     assert process.returncode == 0, output[-5000:]
     (bundle,) = (results / STACK).iterdir()
-    return {"bundle": bundle, "output": output, "killed": killed, "client": client}
+    return {"bundle": bundle, "output": output, "killed": killed, "store": store, "client": client}
 
 
 def test_run_prints_progress_and_the_report_path(finished_run):
@@ -73,6 +94,15 @@ def test_run_prints_progress_and_the_report_path(finished_run):
     assert "gateways shaping" in output and "nodes ready" in output and "s left" in output
     assert f"Report: {finished_run['bundle']}/report.html" in output
     assert (finished_run["bundle"] / "report.html").stat().st_size > 100_000
+
+
+def test_progress_display_is_live_within_10_s_of_the_store_being_killed(finished_run):
+    store = finished_run["store"]
+    print(f"progress live again {store['live_after_s']:.1f} s after the store was killed")
+    assert store["live_after_s"] <= 10, store
+    assert (
+        store["replacement"] and store["killed"] not in store["replacement"]
+    )  # Swarm's new container answered
 
 
 def test_bundle_holds_interactions_from_every_reader_replica(finished_run):

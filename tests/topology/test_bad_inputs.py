@@ -3,8 +3,10 @@
 Each file under bad/ states what it expects in `# expect: <path>: <message start>` lines.
 """
 
+import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,8 @@ from wotemu_runtime.topology.validate import validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted((Path(__file__).parent / "bad").glob("*.yml"))
+# Files a hostile user might write: parser bombs, values the platform would refuse, escapes.
+HOSTILE = sorted((Path(__file__).parent / "hostile").glob("*.yml"))
 
 
 def _expectations(path: Path) -> list[str]:
@@ -27,14 +31,19 @@ def _expectations(path: Path) -> list[str]:
 
 def test_corpus_is_large_enough():
     assert len(CORPUS) >= 25
+    assert len(HOSTILE) >= 40
 
 
-@pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
+@pytest.mark.parametrize(
+    "path", CORPUS + HOSTILE, ids=[f"{p.parent.name}/{p.stem}" for p in CORPUS + HOSTILE]
+)
 def test_bad_topology_is_rejected_with_path_and_message(path: Path):
     expected = _expectations(path)
     assert expected, f"{path.name} states no expectation"
+    started = time.monotonic()
     with pytest.raises(TopologyError) as info:
         validate_file(path, base_dir=ROOT)
+    assert time.monotonic() - started < 1.0, "validation must answer within a second"
     lines = str(info.value).splitlines()
     for expectation in expected:
         matching = [line for line in lines if f": {expectation}" in line]
@@ -111,3 +120,25 @@ def test_cli_validate_reports_each_file(tmp_path):
     assert result.returncode == 1
     assert "topologies/quickstart.yml: ok" in result.stdout
     assert "nodes[0].scale" in result.stderr
+
+
+def _limit_memory():
+    limit = 1024**3  # the alias bomb took 4.4 GB before the loader bounded it
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def test_hostile_corpus_from_the_cli_in_bounded_memory_without_a_traceback():
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "wotemu_runtime", "validate", *map(str, HOSTILE)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        preexec_fn=_limit_memory,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert time.monotonic() - started < len(HOSTILE)
+    for path in HOSTILE:
+        assert any(line.startswith(f"{path}:") for line in result.stderr.splitlines()), path.name

@@ -23,11 +23,11 @@ def _run(args) -> int:
     from wotemu_runtime.topology.validate import validate_file
 
     try:  # fail fast, before Ansible starts, with the same messages
-        validate_file(args.topology)
+        topology = validate_file(args.topology)
     except TopologyError as ex:
         print(ex, file=sys.stderr)
         return 1
-    return run(args.topology, args.inventory, _extravars(args.extra), args.tags)
+    return run(args.topology, topology.experiment.name, args.inventory, _extravars(args.extra), args.tags)
 
 
 def _status(args) -> int:

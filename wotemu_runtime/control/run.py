@@ -2,12 +2,14 @@
 
 The playbook stays the one source of truth; this only drives it and tells the user, as it goes,
 which phase runs, how many services are ready, the time left in the run and the records so far.
+ansible-runner's working directory is kept for every run under `<results>/.runner/<stack>-<UTC time>/`
+(its job events, the whole playbook output): the run id is only chosen inside the playbook, and a run
+that fails before it is chosen must leave its output too.
 """
 
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -69,30 +71,50 @@ class Progress:
             self.run_seconds = float(facts["experiment_run_seconds"])
         if "report_html" in facts:
             self.report = facts["report_html"]
+        message = data.get("res", {}).get("msg")
+        if isinstance(message, str) and (data.get("task_action") or "").endswith("debug"):
+            self._say(f"      {message}")  # what a phase tells the user (how Docker was started...)
 
 
-def run(topology: str, inventory: str | None, extravars: dict, tags: str | None = None) -> int:
+def runner_dir(results_dir: str, stack: str) -> Path:
+    """A new directory for ansible-runner's files of this run (kept afterwards)."""
+    path = Path(results_dir, ".runner", f"{stack}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _output_tail(artifacts: Path, lines: int = 40) -> str:
+    """The end of the playbook's output: the reason of a failure no task reported (a syntax error...)."""
+    stdout = artifacts / "stdout"
+    text = stdout.read_text(errors="replace") if stdout.exists() else ""
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def run(topology: str, stack: str, inventory: str | None, extravars: dict, tags: str | None = None) -> int:
     import ansible_runner
 
     progress = Progress()
     # ansible-runner starts `ansible-playbook` from PATH: the one installed beside this Python.
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    with tempfile.TemporaryDirectory(prefix="wotemu-runner-") as private:
-        result = ansible_runner.run(
-            private_data_dir=private,
-            project_dir=str(PROJECT),
-            playbook="run-experiment.yml",
-            inventory=str(Path(inventory or PROJECT / "inventory" / "local.yml").resolve()),
-            extravars={"topology": str(Path(topology).resolve()), **extravars},
-            envvars={"ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg")},
-            tags=tags,
-            event_handler=progress,
-            quiet=True,
-        )
-    if result.rc != 0:
-        print("The experiment failed:", file=sys.stderr)
-        for failure in progress.failures:
-            print(f"  {failure}", file=sys.stderr)
+    private = runner_dir(extravars.get("experiment_results_dir", str(PROJECT / "results")), stack)
+    result = ansible_runner.run(
+        private_data_dir=str(private),
+        project_dir=str(PROJECT),
+        playbook="run-experiment.yml",
+        inventory=str(Path(inventory or PROJECT / "inventory" / "local.yml").resolve()),
+        extravars={"topology": str(Path(topology).resolve()), **extravars},
+        envvars={"ANSIBLE_CONFIG": str(PROJECT / "ansible.cfg")},
+        tags=tags,
+        event_handler=progress,
+        quiet=True,
+    )
+    artifacts = Path(result.config.artifact_dir)
+    print(f"The playbook's output and job events: {artifacts}", file=sys.stderr)
+    if result.rc != 0 or result.status != "successful":
+        reasons = progress.failures or [_output_tail(artifacts) or f"ansible-runner ended {result.status}"]
+        print(f"The experiment failed (ansible-runner {result.status}, rc {result.rc}):", file=sys.stderr)
+        for reason in reasons:
+            print(f"  {reason}", file=sys.stderr)
         return result.rc or 1
     if progress.report:
         print(f"Report: {progress.report}")

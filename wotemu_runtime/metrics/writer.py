@@ -27,6 +27,9 @@ from wotemu_runtime.metrics import store
 
 log = logging.getLogger(__name__)
 
+# The last words of a writer that could not store everything: this mark, then {kind: count} as JSON.
+UNSTORED_MARK = "records not stored: "
+
 # KEYS = [writers hash, stream of record 1, stream of record 2, ...]
 # ARGV = [writer id, batch sequence number, record 1 JSON, record 2 JSON, ...]
 _APPEND_BATCH = """
@@ -50,6 +53,7 @@ class MetricsWriter:
         config: dict,
         *,
         buffer_max: int = 50_000,
+        buffer_max_bytes: int = 16 * 1024**2,
         batch_max: int = 500,
         flush_interval_s: float = 0.5,
         max_backoff_s: float = 5.0,
@@ -57,6 +61,10 @@ class MetricsWriter:
         self._config = config
         self._base = {"run_id": config["run_id"], "service": config["service"], "task": task_name()}
         self._buffer_max = buffer_max
+        # Bounded in bytes too (queued and in flight): a node's memory limit may be 150 MB, and an
+        # app's records can be big.
+        self._buffer_max_bytes = buffer_max_bytes
+        self._queued_bytes = 0
         self._batch_max = batch_max
         self._flush_interval_s = flush_interval_s
         self._max_backoff_s = max_backoff_s
@@ -82,11 +90,16 @@ class MetricsWriter:
         record = {**fields, **self._base, "t": time.time(), "mono": time.monotonic()}
         line = json.dumps(record, default=str)
         with self._lock:
-            if self._closed or len(self._queue) >= self._buffer_max:
+            if (
+                self._closed
+                or len(self._queue) >= self._buffer_max
+                or self._queued_bytes + len(line) > self._buffer_max_bytes
+            ):
                 self._drops_unreported[kind] += 1
                 self.dropped[kind] += 1
                 return
             self._queue.append((kind, line))
+            self._queued_bytes += len(line)
             full = len(self._queue) >= self._batch_max
         if full:
             self._wake.set()
@@ -102,12 +115,15 @@ class MetricsWriter:
             self._abandon.set()
             self._thread.join(1.0)
         with self._lock:
-            unsent = len(self._queue) + (len(self._inflight[1]) if self._inflight else 0)
-            unsent += sum(self._drops_unreported.values())
-        if unsent:
-            log.warning("metrics writer closed with %d records not stored (Redis unreachable)", unsent)
+            unstored = Counter(kind for kind, _ in self._queue)
+            inflight = self._inflight[1] if self._inflight else ()
+            unstored.update(kind for kind, _ in inflight if kind != "drops")
+            unstored.update(self._drops_unreported)
+        if unstored:
+            # Redis cannot be told: the container's log can, and the stop phase reads it into run.json.
+            log.error("%s%s", UNSTORED_MARK, json.dumps(dict(sorted(unstored.items()))))
         self._redis.close()
-        return unsent
+        return unstored.total()
 
     def _next_batch(self) -> tuple[int, list[tuple[str, str]]] | None:
         with self._lock:
@@ -165,4 +181,7 @@ class MetricsWriter:
                 log.info("Redis reachable again after %d failed attempts", failures)
                 failures = 0
             with self._lock:
+                # Queued bytes are freed once stored (the batch in flight still holds its memory);
+                # the `drops` records made in _next_batch were never queued.
+                self._queued_bytes -= sum(len(line) for kind, line in self._inflight[1] if kind != "drops")
                 self._inflight = None

@@ -23,9 +23,12 @@ from wotemu_runtime.node.helpers import AppConf
 
 log = logging.getLogger(__name__)
 
-APP_CANCEL_TIMEOUT_S = 15.0
-SHUTDOWN_TIMEOUT_S = 10.0
-WRITER_CLOSE_TIMEOUT_S = 10.0
+# SIGTERM to exit must fit in the stack's 30 s stop grace period, or Swarm kills the node before
+# its records are flushed: 5 + 8 + 2 + 8 s, plus the routes' removal and the writer's last second.
+APP_CANCEL_TIMEOUT_S = 5.0
+SHUTDOWN_TIMEOUT_S = 8.0
+LEFTOVER_TIMEOUT_S = 2.0
+WRITER_CLOSE_TIMEOUT_S = 8.0
 READY_TIMEOUT_S = 60.0
 
 
@@ -75,6 +78,8 @@ def _mark_ready(config: dict) -> None:
 async def _cancel(task: asyncio.Task) -> None:
     task.cancel()
     await asyncio.wait({task}, timeout=APP_CANCEL_TIMEOUT_S)
+    if not task.done():
+        log.warning("the app did not stop within %.0f s of being cancelled; leaving it", APP_CANCEL_TIMEOUT_S)
 
 
 async def _serve(config: dict, func, params: dict, writer: MetricsWriter) -> int:
@@ -123,6 +128,24 @@ async def _serve(config: dict, func, params: dict, writer: MetricsWriter) -> int
     return code
 
 
+def _run_to_the_end(coroutine) -> int:
+    """Run the node's loop until `coroutine` ends, then give the tasks left a bounded time to end.
+
+    Not `asyncio.run`: it waits for every task left without a bound, and an app deaf to cancellation
+    would hold the node past Swarm's grace period, which kills it before its records are flushed.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        left = asyncio.all_tasks(loop)
+        for task in left:
+            task.cancel()
+        if left:
+            loop.run_until_complete(asyncio.wait(left, timeout=LEFTOVER_TIMEOUT_S))
+        loop.close()
+
+
 def run_node(config: dict) -> int:
     # amqtt's state machine logs every MQTT connection at INFO: noise that buries the node's own log.
     for name in ("transitions", "amqtt"):
@@ -138,7 +161,7 @@ def run_node(config: dict) -> int:
             writer.write("lifecycle", event="error", detail=str(ex))
             code = 2
         else:
-            code = asyncio.run(_serve(config, func, params, writer))
+            code = _run_to_the_end(_serve(config, func, params, writer))
     except Exception:
         detail = traceback.format_exc()
         log.error("the node failed:\n%s", detail)

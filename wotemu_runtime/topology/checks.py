@@ -7,13 +7,33 @@ schema's errors: a user fixes everything in one pass.
 from collections import Counter
 from ipaddress import IPv4Network
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from wotemu_runtime.node import loader
-from wotemu_runtime.topology import units
+from wotemu_runtime.topology import normalise, units
 from wotemu_runtime.topology.errors import Problem
 
 RESERVED_SERVICES = {"redis": "the stack's metrics store"}
-MAX_SERVICE_NAME = 63  # Docker's limit for `<stack>_<service>`
+HOSTNAME_MAX = 64  # Linux's limit, and Swarm names each container's host after its task
+TASK_ID_CHARS = 25  # Swarm's task ids
+CONFIG_NAME_MAX = 64  # Swarm's limit for a config's name, after `docker stack deploy` scopes it
+# Environment variables a node's `env` may not set: the runtime's own, and those that change what
+# the container's Python or its dynamic linker load.
+RESERVED_ENV_PREFIXES = ("WOTEMU_", "LD_")
+RESERVED_ENV = {
+    "PATH",
+    "HOME",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "PYTHONPLATLIBDIR",
+}
+# Docker's default ingress network (every swarm has one); a network inside it would clash.
+INGRESS_SUBNET = IPv4Network("10.0.0.0/24")
+# Besides the replicas, each network holds its gateway, the load balancer endpoint of every
+# swarm node it spans and the addresses Docker keeps (network, gateway, broadcast).
+RESERVED_ADDRESSES = 3
 
 
 def _items(data: dict, key: str) -> list[tuple[int, dict]]:
@@ -21,6 +41,11 @@ def _items(data: dict, key: str) -> list[tuple[int, dict]]:
     if not isinstance(value, list):
         return []
     return [(index, item) for index, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _strings(value) -> list[str]:
+    """The text items of a list the user wrote (the schema reports the others)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _names(data: dict, key: str) -> dict[str, int]:
@@ -35,7 +60,7 @@ def _duplicates(data: dict, keys: tuple[str, ...], what: str) -> list[Problem]:
         Problem((key, index, "name"), f"{what} name {item['name']!r} is used more than once")
         for key in keys
         for index, item in _items(data, key)
-        if seen.get(item.get("name"), 0) > 1
+        if isinstance(item.get("name"), str) and seen[item["name"]] > 1
     ]
 
 
@@ -57,27 +82,60 @@ def _network_refs(data: dict, key: str, networks: dict) -> list[Problem]:
     return problems
 
 
-def _service_names(data: dict) -> list[Problem]:
-    stack = (
-        (data.get("experiment") or {}).get("name", "wotemu")
-        if isinstance(data.get("experiment"), dict)
-        else "wotemu"
+def _stack(data: dict) -> str:
+    experiment = data.get("experiment") if isinstance(data.get("experiment"), dict) else {}
+    stack = experiment.get("name", "wotemu")
+    return stack if isinstance(stack, str) else "wotemu"
+
+
+def _hostname_problem(path: tuple, stack: str, service: str, replicas) -> Problem | None:
+    """Each container's host name is its Swarm task name: `<stack>_<service>.<slot>.<task id>`."""
+    slots = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
+    hostname = f"{stack}_{service}.{slots}.{'x' * TASK_ID_CHARS}"
+    if len(hostname) <= HOSTNAME_MAX:
+        return None
+    room = HOSTNAME_MAX - len(hostname) + len(stack) + len(service)
+    return Problem(
+        path,
+        f"the containers' host names ('{stack}_{service}.<slot>.<task id>') would be {len(hostname)} "
+        f"characters; Linux allows {HOSTNAME_MAX}: make the stack and this name {room} characters together",
     )
+
+
+def _service_names(data: dict) -> list[Problem]:
+    stack = _stack(data)
     problems = []
     for key in ("nodes", "brokers"):
         for index, item in _items(data, key):
             name = item.get("name")
+            if not isinstance(name, str):
+                continue
             if name in RESERVED_SERVICES:
                 problems.append(
                     Problem((key, index, "name"), f"{name!r} is reserved for {RESERVED_SERVICES[name]}")
                 )
-            if isinstance(name, str) and isinstance(stack, str) and len(f"{stack}_{name}") > MAX_SERVICE_NAME:
+            problem = _hostname_problem((key, index, "name"), stack, name, item.get("scale", 1))
+            problems += [problem] if problem else []
+            app = item.get("app") if isinstance(item.get("app"), dict) else {}
+            config = f"{stack}_{normalise.app_config_name(stack, name, '0' * 64)}"
+            if key == "nodes" and "path" in app and len(config) > CONFIG_NAME_MAX:
                 problems.append(
                     Problem(
                         (key, index, "name"),
-                        f"'{stack}_{name}' is longer than Docker's {MAX_SERVICE_NAME} characters",
+                        f"its app file becomes the Swarm config {config!r} ({len(config)} characters); "
+                        f"Swarm allows {CONFIG_NAME_MAX}: shorten the stack or node name",
                     )
                 )
+    for index, item in _items(data, "networks"):
+        name = item.get("name")
+        if name == normalise.CONTROL_NETWORK:
+            problems.append(
+                Problem(("networks", index, "name"), f"{name!r} is reserved for the stack's unshaped network")
+            )
+        elif isinstance(name, str):
+            gateway = normalise.gateway_name(name)
+            problem = _hostname_problem(("networks", index, "name"), stack, gateway, 1)
+            problems += [problem] if problem else []
     return problems
 
 
@@ -114,7 +172,7 @@ def _brokers(data: dict, networks: dict) -> list[Problem]:
             chosen = next(iter(brokers))
         if chosen is None:
             continue
-        shared = set(node.get("networks") or []) & set(brokers[chosen].get("networks") or [])
+        shared = set(_strings(node.get("networks"))) & set(_strings(brokers[chosen].get("networks")))
         if not shared and isinstance(node.get("networks"), list):
             problems.append(
                 Problem(
@@ -125,14 +183,57 @@ def _brokers(data: dict, networks: dict) -> list[Problem]:
     return problems
 
 
-def _subnets(data: dict) -> list[Problem]:
-    explicit = []
+def _unusable(subnet: IPv4Network) -> str | None:
+    """Why an overlay network cannot use this range, or None."""
+    for kind, bad in (
+        ("loopback", subnet.is_loopback),
+        ("multicast", subnet.is_multicast),
+        ("link-local", subnet.is_link_local),
+        ("unspecified", subnet.network_address.is_unspecified),
+        ("reserved", subnet.is_reserved),
+    ):
+        if bad:
+            return f"{subnet} is a {kind} range, which no overlay network can use"
+    if subnet.overlaps(INGRESS_SUBNET):
+        return f"{subnet} overlaps Docker's ingress network ({INGRESS_SUBNET})"
+    return None
+
+
+def _members(data: dict, network: str) -> int:
+    """Addresses the network's services take: every replica attached, and its gateway."""
+    count = 1
+    for key in ("nodes", "brokers"):
+        for _, item in _items(data, key):
+            if isinstance(item.get("networks"), list) and network in item["networks"]:
+                scale = item.get("scale", 1) if key == "nodes" else 1
+                count += scale if isinstance(scale, int) and not isinstance(scale, bool) else 1
+    return count
+
+
+def _subnets(data: dict, hosts: list[dict] | None) -> list[Problem]:
+    explicit, problems = [], []
     for index, item in _items(data, "networks"):
         try:
-            explicit.append((index, IPv4Network(item["subnet"])))
-        except (KeyError, ValueError, TypeError):
-            continue
-    problems = []
+            subnet = IPv4Network(item["subnet"]) if item.get("subnet") else IPv4Network("0.0.0.0/24")
+        except (ValueError, TypeError):
+            continue  # the schema reports the bad value
+        if item.get("subnet"):
+            explicit.append((index, subnet))
+            reason = _unusable(subnet)
+            if reason:
+                problems.append(Problem(("networks", index, "subnet"), reason))
+        where = ("networks", index, "subnet") if item.get("subnet") else ("networks", index, "name")
+        needed = _members(data, item.get("name")) + max(1, len(hosts or ()))
+        room = subnet.num_addresses - RESERVED_ADDRESSES
+        if needed > room:
+            problems.append(
+                Problem(
+                    where,
+                    f"{'its /24' if not item.get('subnet') else subnet} holds {max(room, 0)} addresses but "
+                    f"{needed} are needed (replicas, the gateway and one per swarm node): give the network "
+                    "a larger `subnet`",
+                )
+            )
     for position, (index, subnet) in enumerate(explicit):
         for other_index, other in explicit[:position]:
             if subnet.overlaps(other):
@@ -146,12 +247,15 @@ def _subnets(data: dict) -> list[Problem]:
 
 
 def _pool(data: dict) -> list[Problem]:
-    """The pool must hold a /24 for the control network and each network without a subnet."""
+    """The pool must be usable and hold a /24 for the control network and each network without a subnet."""
     experiment = data.get("experiment") if isinstance(data.get("experiment"), dict) else {}
     try:
         pool = IPv4Network(experiment.get("subnet_pool", "10.211.0.0/16"))
     except (ValueError, TypeError):
         return []  # the schema reports the bad value
+    reason = _unusable(pool)
+    if reason:
+        return [Problem(("experiment", "subnet_pool"), reason)]
     needed = 1 + sum(1 for _, item in _items(data, "networks") if not item.get("subnet"))
     available = 2 ** (24 - pool.prefixlen) if pool.prefixlen <= 24 else 0
     if available < needed:
@@ -165,30 +269,68 @@ def _pool(data: dict) -> list[Problem]:
     return []
 
 
+def _env(data: dict) -> list[Problem]:
+    problems = []
+    for index, node in _items(data, "nodes"):
+        env = node.get("env") if isinstance(node.get("env"), dict) else {}
+        for name in env:
+            if isinstance(name, str) and (name in RESERVED_ENV or name.startswith(RESERVED_ENV_PREFIXES)):
+                problems.append(
+                    Problem(
+                        ("nodes", index, "env", name),
+                        f"{name!r} is reserved: the runtime sets WOTEMU_*, PATH and HOME, and LD_* or "
+                        "Python's search paths would change what the container loads",
+                    )
+                )
+    return problems
+
+
 def _app_paths(data: dict, base_dir: Path) -> list[Problem]:
+    problems = []
+    project = base_dir.resolve()
+    for index, node in _items(data, "nodes"):
+        app = node.get("app")
+        if not (isinstance(app, dict) and isinstance(app.get("path"), str)):
+            continue
+        where = ("nodes", index, "app", "path")
+        try:
+            path = (base_dir / app["path"]).resolve()
+            inside = path.is_relative_to(project)
+            found = inside and path.is_file()
+        except (OSError, ValueError) as ex:  # a name too long, a NUL byte, a symlink loop...
+            problems.append(Problem(where, f"not a usable path: {getattr(ex, 'strerror', None) or ex}"))
+            continue
+        if not inside:
+            problems.append(Problem(where, f"{app['path']!r} leads outside the project directory {project}"))
+        elif not found:
+            problems.append(Problem(where, f"no such file: {path} (paths are relative to {project})"))
+        elif path.suffix != ".py":
+            problems.append(Problem(where, "an app is a Python file ending in .py"))
+    return problems
+
+
+def _app_urls(data: dict) -> list[Problem]:
     problems = []
     for index, node in _items(data, "nodes"):
         app = node.get("app")
-        if isinstance(app, dict) and isinstance(app.get("path"), str):
-            path = base_dir / app["path"]
-            if not path.is_file():
-                problems.append(
-                    Problem(
-                        ("nodes", index, "app", "path"),
-                        f"no such file: {path} (paths are relative to {base_dir})",
-                    )
+        url = app.get("url") if isinstance(app, dict) else None
+        if isinstance(url, str) and "@" in urlsplit(url).netloc:
+            problems.append(
+                Problem(
+                    ("nodes", index, "app", "url"),
+                    "the URL carries credentials, which would be kept in run.json and the report; "
+                    "pin a public file with `sha256` instead",
                 )
-            elif path.suffix != ".py":
-                problems.append(
-                    Problem(("nodes", index, "app", "path"), "an app is a Python file ending in .py")
-                )
+            )
     return problems
 
 
 def _builtin_params(data: dict) -> list[Problem]:
     """Built-in apps' params against their signatures, and `servient_host` against the topology."""
     networks_of = {
-        item["name"]: item.get("networks") or [] for _, item in _items(data, "nodes") if "name" in item
+        item["name"]: _strings(item.get("networks"))
+        for _, item in _items(data, "nodes")
+        if isinstance(item.get("name"), str)
     }
     problems = []
     for index, node in _items(data, "nodes"):
@@ -293,9 +435,11 @@ def check(data: dict, base_dir: Path, hosts: list[dict] | None = None) -> list[P
     problems += _network_refs(data, "nodes", networks)
     problems += _network_refs(data, "brokers", networks)
     problems += _brokers(data, networks)
-    problems += _subnets(data)
+    problems += _subnets(data, hosts)
     problems += _pool(data)
+    problems += _env(data)
     problems += _app_paths(data, base_dir)
+    problems += _app_urls(data)
     problems += _builtin_params(data)
     if hosts:
         problems += _placement(data, hosts)

@@ -29,6 +29,14 @@ GATEWAY_SYSCTLS = {
 NODE_SYSCTLS = {"net.ipv4.conf.all.rp_filter": "0"}  # replies arrive through the gateway
 
 
+def gateway_name(network: str) -> str:
+    return f"gw_{network}"
+
+
+def app_config_name(stack: str, node: str, digest: str) -> str:
+    return f"{stack}_app_{node}_{digest[:12]}"
+
+
 def new_run_id(stack: str, now: datetime | None = None) -> str:
     return f"{stack}-{(now or datetime.now(UTC)).strftime('%Y%m%dT%H%M%S')}"
 
@@ -129,7 +137,9 @@ def build_stack_model(
 
     def attachments(name: str, networks: list[str]) -> list[service.Attachment]:
         return [
-            service.Attachment(name=net, subnet=subnets[net], gateway=f"gw_{net}", alias=f"{name}.{net}")
+            service.Attachment(
+                name=net, subnet=subnets[net], gateway=gateway_name(net), alias=f"{name}.{net}"
+            )
             for net in networks
         ]
 
@@ -155,7 +165,7 @@ def build_stack_model(
         }
     )
     for index, network in enumerate(topology.networks):
-        name = f"gw_{network.name}"
+        name = gateway_name(network.name)
         config = service.GatewayConfig(
             **common,
             service=name,
@@ -218,7 +228,7 @@ def build_stack_model(
             source = (base_dir / app.path).resolve()
             digest = _file_digest(source)
             app_config = {
-                "name": f"{stack}_app_{node.name}_{digest[:12]}",
+                "name": app_config_name(stack, node.name, digest),
                 "source": str(source),
                 "file": f"{files_dir}/{node.name}.py" if files_dir else str(source),
                 "target": f"{APP_DIR}/{node.name}.py",

@@ -35,25 +35,33 @@ HTTPS_PATTERN = r"^https://\S+$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 
-def _unit(parser, example: str, minimum: float | None = None):
-    """A number field that also accepts a string with a unit (`40ms`, `15mbit`, `0.5%`)."""
-    schema = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}], "examples": [example]}
-    checks = [BeforeValidator(parser), WithJsonSchema(schema)]
+def _unit(parser, example: str, maximum: float, minimum: float | None = None):
+    """A number field that also accepts a string with a unit (`40ms`, `15mbit`, `0.5%`).
+
+    `maximum` is what the platform can honour (in the base unit): anything above is a typo.
+    """
+    schema = {
+        "anyOf": [{"type": "number", "minimum": 0, "maximum": maximum}, {"type": "string"}],
+        "examples": [example],
+    }
+    checks = [BeforeValidator(parser), WithJsonSchema(schema), Field(le=maximum)]
     if minimum is not None:
         checks.append(Field(gt=minimum))
     return Annotated[float, *checks]
 
 
-DurationMs = _unit(units.duration_ms, "40ms")
-DurationS = _unit(units.duration_s, "120s", minimum=0)
-Percent = _unit(units.percent, "1%")
-Rate = _unit(units.rate_bps, "15mbit", minimum=0)
-Size = _unit(units.size_bytes, "150M", minimum=0)
+MINUTE_MS = 60_000.0
+WEEK_S = 7 * 24 * 3600.0
+DurationMs = _unit(units.duration_ms, "40ms", maximum=MINUTE_MS)  # a network delay: a minute at most
+DurationS = _unit(units.duration_s, "120s", maximum=WEEK_S, minimum=0)  # a run: a week at most
+Percent = _unit(units.percent, "1%", maximum=100.0)
+Rate = _unit(units.rate_bps, "15mbit", maximum=100e9, minimum=0)  # up to 100 gbit/s
+Size = _unit(units.size_bytes, "150M", maximum=float(2**40), minimum=0)  # up to 1 TiB
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits and inner '-'")]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class RandomLoss(Strict):
@@ -101,7 +109,9 @@ class Netem(Strict):
     reorder: Percent = 0.0
     reorder_correlation: Percent = 0.0
     rate: Rate | None = None
-    limit: int = Field(1000, gt=0, description="queue limit in packets")
+    limit: int = Field(
+        1000, strict=True, gt=0, lt=2**32, description="queue limit in packets (32 bits, as the kernel's)"
+    )
 
     @model_validator(mode="after")
     def _delay_needed(self):
@@ -151,8 +161,8 @@ class App(Strict):
 
 
 class Resources(Strict):
-    cpu_limit: float | None = Field(None, gt=0, description="cores, e.g. 0.5")
-    cpu_reservation: float | None = Field(None, gt=0)
+    cpu_limit: float | None = Field(None, strict=True, gt=0, le=1024, description="cores, e.g. 0.5")
+    cpu_reservation: float | None = Field(None, strict=True, gt=0, le=1024)
     mem_limit: Size | None = Field(None, description="e.g. 150M; Docker's minimum is 6M")
     mem_reservation: Size | None = None
 
@@ -179,7 +189,7 @@ class Node(Strict):
     name: Name
     app: App
     networks: list[Name] = Field(min_length=1)
-    scale: int = Field(1, ge=1, le=1000, description="replicas")
+    scale: int = Field(1, strict=True, ge=1, le=1000, description="replicas")
     resources: Resources = Resources()
     placement: Placement = Field({}, description="swarm node labels this service must run on")
     env: dict[Annotated[str, Field(pattern=ENV_PATTERN)], str | int | float | bool] = {}
@@ -201,9 +211,9 @@ class ExtraPorts(Strict):
 class Experiment(Strict):
     name: str = Field("wotemu", pattern=STACK_PATTERN, description="the stack name")
     duration: DurationS = Field(120.0, description="run time after every node is ready")
-    seed: int = Field(0, ge=0, lt=2**32)
+    seed: int = Field(0, strict=True, ge=0, lt=2**32)
     subnet_pool: IPv4Network = Field(IPv4Network("10.211.0.0/16"), description="networks get /24s from it")
-    system_period: DurationS = Field(2.0, description="system metrics sampling period")
+    system_period: DurationS = Field(2.0, ge=0.1, le=3600, description="system metrics sampling period")
     extra_ports: ExtraPorts = Field(ExtraPorts(), description="more app ports to route through gateways")
 
 

@@ -4,6 +4,7 @@ Each parser accepts a number (in the field's base unit) or a string with a unit,
 ValueError with a message that says what would be valid.
 """
 
+import math
 import re
 
 _NUMBER = r"(-?(?:\d+(?:\.\d+)?|\.\d+))"
@@ -15,7 +16,10 @@ def _parse(value, units: dict[str, float], what: str, example: str, bare: str | 
     if isinstance(value, int | float):
         if bare is None:
             raise ValueError(f"expected {what} with a unit such as {example!r}, got the bare number {value}")
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ValueError(f"expected {what} such as {example!r}, got a number too large to use") from None
     elif isinstance(value, str):
         match = re.fullmatch(_NUMBER + r"\s*([a-zA-Z%]*)", value.strip())
         unit = match.group(2).lower() if match else None
@@ -25,6 +29,8 @@ def _parse(value, units: dict[str, float], what: str, example: str, bare: str | 
         number = float(match.group(1)) * units.get(unit, 1.0)
     else:
         raise ValueError(f"expected {what} such as {example!r}, got {type(value).__name__}")
+    if not math.isfinite(number):
+        raise ValueError(f"expected {what} such as {example!r}, got a number too large to use")
     if number < 0:
         raise ValueError(f"expected a value of at least 0, got {value!r}")
     return number
