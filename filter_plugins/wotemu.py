@@ -11,8 +11,10 @@ from wotemu_runtime.topology.normalise import build_stack_model, new_run_id, sto
 from wotemu_runtime.topology.validate import validate_document, validate_file
 
 
-def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None, image=None, stopping=False):
-    """Validate a topology (a file path, or the document given as variables) and build its stack model."""
+def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None, image=None, duration=0):
+    """Validate a topology (a file path, or the document given as variables) and build its stack model.
+
+    `duration` (seconds; 0 = the topology's) is the `experiment_duration` override."""
     base_dir = Path(project_dir)
     try:
         if isinstance(source, str):
@@ -24,14 +26,14 @@ def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None, i
             )
     except TopologyError as ex:
         raise AnsibleFilterError(f"the topology is not valid; nothing was deployed:\n{ex}") from None
-    model = build_stack_model(
+    return build_stack_model(
         topology,
         run_id or new_run_id(topology.experiment.name),
         base_dir=base_dir,
         image=image,
         files_dir=files_dir,
+        duration=float(duration) or None,
     )
-    return stopped(model) if stopping else model
 
 
 class FilterModule:

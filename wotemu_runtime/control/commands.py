@@ -1,4 +1,4 @@
-"""Sub-commands `run` (the whole experiment through Ansible) and `status` (inside the store)."""
+"""Sub-commands `run` (the whole experiment through Ansible), `status` and `window` (inside the store)."""
 
 import json
 import logging
@@ -44,6 +44,19 @@ def _status(args) -> int:
     return 0
 
 
+def _window(args) -> int:
+    from wotemu_runtime.config import ConfigError, load_service_config
+    from wotemu_runtime.control.window import write_window
+
+    try:
+        config = load_service_config(args.config)
+    except ConfigError as ex:
+        log.error("%s", ex)
+        return 2
+    write_window(config, args.started, args.ends)
+    return 0
+
+
 def register(subparsers) -> None:
     run = subparsers.add_parser("run", help="run an experiment end to end (provision, deploy, stop, report)")
     run.add_argument("topology", metavar="TOPOLOGY", help="topology file")
@@ -64,3 +77,11 @@ def register(subparsers) -> None:
     status = subparsers.add_parser("status", help="a run's readiness and record counts (inside the stack)")
     status.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
     status.set_defaults(func=_status)
+
+    window = subparsers.add_parser(
+        "window", help="record when the run started and ends (inside the stack; nodes stop at the end)"
+    )
+    window.add_argument("--started", type=float, required=True, help="Unix seconds")
+    window.add_argument("--ends", type=float, required=True, help="Unix seconds")
+    window.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    window.set_defaults(func=_window)
