@@ -6,6 +6,8 @@ Real node processes against a real Redis and a real mosquitto.
 import json
 import time
 
+from tests.metrics.services import Mosquitto
+
 CLOCK = "urn:wotemu:clock"
 
 
@@ -68,3 +70,36 @@ def test_no_call_starts_after_the_runs_end(nodes, mosquitto, redis_server):
     assert any(r["t"] - r["latency_s"] > ends - 2.0 for r in reads)  # it read until close to the end
     assert max(r["t"] - r["latency_s"] for r in reads) <= ends
     assert all(r["ok"] for r in reads)
+
+
+def test_a_subscription_whose_broker_goes_away_fails_with_session_not_initialized(nodes, tmp_path):
+    """Why mishmash's subscriber once logged `AMQTTError: Session is not initialized.`: not its
+    start-up but the old stop, which took the broker down under live subscriptions (amqtt drops
+    the session when the connection is lost, and the waiting delivery fails so). The stop now
+    scales the subscriber down before the broker."""
+    broker = Mosquitto(tmp_path)
+    try:
+        clock = _clock(nodes, broker)
+        subscriber = nodes.config(
+            "subscriber",
+            {
+                "builtin": "subscriber",
+                "protocols": [],
+                "params": {"servient_host": f"127.0.0.1:{clock['ports']['catalogue']}", "thing_id": CLOCK},
+            },
+        )
+        nodes.start(clock)
+        nodes.start(subscriber)
+
+        def received(records):
+            return [r for r in records if r["service"] == "subscriber" and r["event"] == "next"]
+
+        events = nodes.wait_for(lambda rs: len(received(rs)) >= 5, "events", 40)
+        assert not [r for r in events if r["event"] == "error"]  # none while the broker is there
+    finally:
+        broker.stop()
+    errors = nodes.wait_for(
+        lambda rs: any(r["event"] == "error" for r in rs if r["service"] == "subscriber"), "events", 20
+    )
+    first = next(r for r in errors if r["event"] == "error")
+    assert first["protocol"] == "MQTT" and first["error"] == "AMQTTError: Session is not initialized."
