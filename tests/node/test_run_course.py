@@ -47,7 +47,7 @@ def test_mqtt_reads_go_to_the_broker_name_the_node_config_maps_the_forms_host_to
     for config in (clock, mapped, misrouted):
         nodes.start(config)
     records = nodes.wait_for(
-        lambda rs: len(_reads(rs, "mapped")) >= 5 and len(_reads(rs, "misrouted")) >= 3, "interactions", 60
+        lambda rs: len(_reads(rs, "mapped")) >= 5 and len(_reads(rs, "misrouted")) >= 3, "interactions", 120
     )
     assert all(r["ok"] and r["protocol"] == "MQTT" for r in _reads(records, "mapped"))
     # Had the forms' host been used verbatim, these would have reached the broker too.

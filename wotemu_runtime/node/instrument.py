@@ -38,9 +38,13 @@ async def _timed(writer, coro, fields: dict):
         # Stop the clock where the client began tearing down, when it told us (see wotpy_fixes).
         # The reset keeps a nested call's mark (an action handler consuming another Thing) from
         # stopping the enclosing call's clock.
-        end = wotpy_fixes.teardown_started.get() or time.perf_counter()
+        now = time.perf_counter()
+        end = wotpy_fixes.teardown_started.get() or now
         wotpy_fixes.teardown_started.reset(token)
-        writer.write("interactions", **fields, latency_s=end - start, ok=error is None, error=error)
+        # Timed at the end of the clock, so that `t - latency_s` is when the call began.
+        writer.write(
+            "interactions", ago_s=now - end, **fields, latency_s=end - start, ok=error is None, error=error
+        )
 
 
 def _observed(writer, observable, fields: dict):
