@@ -223,12 +223,22 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
         )
     )
 
-    counts = pd.DataFrame([(kind, len(bundle.tables[kind])) for kind in KINDS], columns=["kind", "records"])
+    counts = pd.DataFrame(
+        [
+            (kind, len(bundle.tables[kind]) + len(bundle.after_end[kind]), len(bundle.after_end[kind]))
+            for kind in KINDS
+        ],
+        columns=["kind", "records", "after_end"],
+    )
     section.add(
         table(
             counts,
             "record-counts",
-            {"kind": ("record kind", fmt_text), "records": ("records", fmt_int)},
+            {
+                "kind": ("record kind", fmt_text),
+                "records": ("records", fmt_int),
+                "after_end": ("of which after the end", fmt_int),
+            },
             caption="Records in the bundle",
         )
     )

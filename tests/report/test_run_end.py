@@ -32,3 +32,6 @@ def test_records_after_the_end_are_left_out_and_counted_apart(tmp_path):
     duration = ended - started
     facts = {row["field"]: row["value"] for row in records(page["run-facts"])}
     assert facts["duration"] == f"{duration:,.0f} s"
+    counts = {row["kind"]: row for row in records(page["record-counts"])}
+    assert number(counts["interactions"]["records"]) == len(interactions)  # the bundle holds them all
+    assert number(counts["interactions"]["after_end"]) == late.sum()
