@@ -129,6 +129,11 @@ def _protocols(node: dict) -> list:
     return app.get("protocols") if isinstance(app.get("protocols"), list) else []
 
 
+def _network_names(item: dict) -> list[str]:
+    networks = item.get("networks")
+    return [n for n in networks if isinstance(n, str)] if isinstance(networks, list) else []
+
+
 def _mqtt_consumers(data: dict) -> list[Problem]:
     """A consumer of an MQTT-serving node must share a network with that node's broker.
 
@@ -145,17 +150,18 @@ def _mqtt_consumers(data: dict) -> list[Problem]:
         if peer is None or "mqtt" not in _protocols(peer):
             continue
         broker = brokers.get(peer.get("broker") or next(iter(brokers), None))
-        own = node.get("networks") if isinstance(node.get("networks"), list) else []
-        if broker is None or set(own) & set(broker.get("networks") or []):
-            continue  # no broker at all is reported for the peer itself
-        problems.append(
-            Problem(
-                ("nodes", index, "networks"),
-                f"node {node.get('name')!r} (networks {', '.join(map(str, own))}) consumes the Things of "
-                f"node {peer['name']!r}, served over MQTT through broker {broker['name']!r} on networks "
-                f"{', '.join(broker.get('networks') or [])}: attach the node or the broker to a shared one",
+        if broker is None:
+            continue  # a broker missing altogether is reported for the peer itself
+        own, its = _network_names(node), _network_names(broker)
+        if not set(own) & set(its):
+            problems.append(
+                Problem(
+                    ("nodes", index, "networks"),
+                    f"node {node.get('name')!r} (networks {', '.join(own)}) consumes the Things of node "
+                    f"{peer['name']!r}, served over MQTT through broker {broker['name']!r} on networks "
+                    f"{', '.join(its)}: attach the node or the broker to a shared one",
+                )
             )
-        )
     return problems
 
 
