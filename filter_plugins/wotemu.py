@@ -19,8 +19,10 @@ REFUSED_VARIABLES = (
 )
 
 
-def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None):
-    """Validate a topology file, read as plain data, and build its stack model."""
+def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None, duration=0):
+    """Validate a topology file, read as plain data, and build its stack model.
+
+    `duration` (seconds; 0 = the topology's) is the `experiment_duration` override."""
     if not isinstance(source, str):
         raise AnsibleFilterError(REFUSED_VARIABLES)
     base_dir = Path(project_dir)
@@ -30,7 +32,11 @@ def wotemu_stack(source, project_dir, run_id=None, hosts=None, files_dir=None):
     except TopologyError as ex:
         raise AnsibleFilterError(f"the topology is not valid; nothing was deployed:\n{ex}") from None
     return build_stack_model(
-        topology, run_id or new_run_id(topology.experiment.name), base_dir=base_dir, files_dir=files_dir
+        topology,
+        run_id or new_run_id(topology.experiment.name),
+        base_dir=base_dir,
+        files_dir=files_dir,
+        duration=float(duration) or None,
     )
 
 

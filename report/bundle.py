@@ -38,7 +38,9 @@ RUN_KEYS = (
     "hosts",
     "versions",
     "started_at",
+    "ended_at",
     "stopped_at",
+    "overrides",
     "gateways",
     "probes",
     "drops",
@@ -64,15 +66,24 @@ class BundleError(Exception):
 
 @dataclass
 class Bundle:
+    """A run's bundle. `tables` holds the records of the run itself, up to its end; what the stop
+    phase recorded later is in `after_end` (shown apart, never in the run's figures)."""
+
     path: Path
     run: dict
     tasks: pd.DataFrame
     tables: dict[str, pd.DataFrame]
+    after_end: dict[str, pd.DataFrame]
 
     @property
     def started(self) -> float:
         """Run start, Unix seconds."""
         return pd.Timestamp(self.run["started_at"]).timestamp()
+
+    @property
+    def ended(self) -> float:
+        """The run's end (its start plus its duration), Unix seconds."""
+        return pd.Timestamp(self.run["ended_at"]).timestamp()
 
     @property
     def stopped(self) -> float:
@@ -97,7 +108,21 @@ def load(path: str | Path) -> Bundle:
     run = read_run(path / "run.json")
     tasks = read_tasks(path / "tasks.json")
     tables = {kind: read_table(path / f"{kind}.jsonl.gz", kind) for kind in KINDS}
-    return Bundle(path, run, tasks, tables)
+    ended = pd.Timestamp(run["ended_at"]).timestamp()
+    late = {kind: after(frame, kind, ended) for kind, frame in tables.items()}
+    return Bundle(
+        path,
+        run,
+        tasks,
+        {kind: frame[~late[kind]] for kind, frame in tables.items()},
+        {kind: frame[late[kind]] for kind, frame in tables.items()},
+    )
+
+
+def after(frame: pd.DataFrame, kind: str, ended: float) -> pd.Series:
+    """Which records come after the run's end: an interaction by the time it began, others by `t`."""
+    began = frame["t"] - frame["latency_s"].fillna(0.0) if kind == "interactions" else frame["t"]
+    return began > ended
 
 
 def read_json_file(path: Path):
@@ -123,7 +148,7 @@ def read_run(path: Path) -> dict:
     missing = [key for key in RUN_KEYS if key not in run]
     if missing:
         raise BundleError(f"{path}: missing keys: {', '.join(missing)}")
-    for key in ("started_at", "stopped_at"):
+    for key in ("started_at", "ended_at", "stopped_at"):
         try:
             pd.Timestamp(run[key])
         except (ValueError, TypeError) as ex:

@@ -27,10 +27,10 @@ TEMPLATES = jinja2.Environment(
 
 
 def build_sections(bundle: Bundle) -> list[Section]:
-    # From the first task's creation (tasks start before the run does) to the stop.
+    # From the first task's creation (tasks start before the run does) to the run's end.
     created = bundle.tasks["created_at"].min()
     first = min(bundle.started, created.timestamp()) if pd.notna(created) else bundle.started
-    axis = TimeAxis(first, bundle.stopped)
+    axis = TimeAxis(first, bundle.ended)
     return [module.build(bundle, axis) for module in MODULES]
 
 
@@ -53,7 +53,7 @@ def render(bundle: Bundle, sections: list[Section]) -> str:
         "sections": page_sections,
         "run_id": run["run_id"],
         "started_at": run["started_at"],
-        "stopped_at": run["stopped_at"],
+        "ended_at": run["ended_at"],
         "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "version": __version__,
         "n_roots": len(roots),

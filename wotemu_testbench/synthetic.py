@@ -528,7 +528,9 @@ def generate(
         "hosts": HOSTS,
         "versions": {"wotemu": "0.1.0", "wotpy": "0.18.0", "docker": "20.10.24", "python": "3.11.2"},
         "started_at": iso(t0),
+        "ended_at": iso(t1),
         "stopped_at": iso(t1),
+        "overrides": {},
         "gateways": {
             name: {"backend": backend, "unhonoured": unhonoured, "netem": netem(name, seed)}
             for name, (backend, unhonoured) in BACKENDS.items()

@@ -56,8 +56,9 @@ def limits(resources: dict) -> str:
 def run_info(bundle: Bundle) -> pd.DataFrame:
     """The run in one row, typed, for --json."""
     run = bundle.run
-    row = {key: run[key] for key in ("run_id", "stack", "started_at", "stopped_at")}
-    row["duration_s"] = bundle.stopped - bundle.started
+    row = {key: run[key] for key in ("run_id", "stack", "started_at", "ended_at", "stopped_at")}
+    row["duration_s"] = bundle.ended - bundle.started
+    row["overrides"] = run["overrides"]
     row["tasks"] = len(bundle.tasks)
     row["records_dropped"] = sum(run["drops"].values())
     row["versions"] = run["versions"]
@@ -71,13 +72,21 @@ def facts(info: pd.DataFrame) -> pd.DataFrame:
         ("run id", row["run_id"]),
         ("stack", row["stack"]),
         ("started", row["started_at"]),
-        ("stopped", row["stopped_at"]),
+        ("ended", row["ended_at"]),
+        ("stopped", f"{row['stopped_at']} (the stop's records are left out)"),
         ("duration", f"{row['duration_s']:,.0f} s"),
+        ("overrides", overrides(row["overrides"])),
         ("tasks", f"{row['tasks']:,}"),
         ("records dropped", f"{row['records_dropped']:,}"),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(row["versions"].items()))),
     ]
     return pd.DataFrame(rows, columns=["field", "value"])
+
+
+def overrides(values: dict) -> str:
+    """What the command line changed: `key: topology → in force`."""
+    terms = [f"{key}: {o['topology']:g} → {o['in_force']:g} (in force)" for key, o in sorted(values.items())]
+    return "; ".join(terms) or "none"
 
 
 def warnings(bundle: Bundle) -> list[str]:
@@ -90,11 +99,13 @@ def warnings(bundle: Bundle) -> list[str]:
                 f"Network {network}: conditions NOT fully honoured — {', '.join(map(str, unhonoured))} "
                 f"could not be applied by the {gateway.get('backend')} backend."
             )
-        if gateway.get("backend") == "userspace":
-            out.append(
-                f"Network {network}: shaped by the userspace shaper (the kernel lacks sch_netem); "
-                "delays and losses are applied by a Python process and are less precise than NetEm."
-            )
+    userspace = sorted(n for n, g in bundle.run["gateways"].items() if g.get("backend") == "userspace")
+    if userspace:
+        out.append(
+            f"{'Network' if len(userspace) == 1 else 'Networks'} {', '.join(userspace)}: shaped by the "
+            "userspace shaper (the kernel lacks sch_netem); delays and losses are applied by a Python "
+            "process and are less precise than NetEm."
+        )
     dropped = sum(bundle.run["drops"].values())
     if dropped:
         out.append(f"{dropped:,} records were dropped by the metric writers (see Records dropped below).")
@@ -212,12 +223,22 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
         )
     )
 
-    counts = pd.DataFrame([(kind, len(bundle.tables[kind])) for kind in KINDS], columns=["kind", "records"])
+    counts = pd.DataFrame(
+        [
+            (kind, len(bundle.tables[kind]) + len(bundle.after_end[kind]), len(bundle.after_end[kind]))
+            for kind in KINDS
+        ],
+        columns=["kind", "records", "after_end"],
+    )
     section.add(
         table(
             counts,
             "record-counts",
-            {"kind": ("record kind", fmt_text), "records": ("records", fmt_int)},
+            {
+                "kind": ("record kind", fmt_text),
+                "records": ("records", fmt_int),
+                "after_end": ("of which after the end", fmt_int),
+            },
             caption="Records in the bundle",
         )
     )

@@ -19,9 +19,9 @@ PLAYBOOK = """\
         content: "{{ stack_model | wotemu_stack_file }}"
         dest: "{{ out }}/stack.yml"
         mode: "0600"
-    - name: Write the stopped stack file
+    - name: Write the stack file with every stop wave scaled down
       ansible.builtin.copy:
-        content: "{{ stack_model | wotemu_stopped | wotemu_stack_file }}"
+        content: "{{ stack_model | wotemu_stopped(stack_model.stop_waves | length) | wotemu_stack_file }}"
         dest: "{{ out }}/stack-stopped.yml"
         mode: "0600"
 """

@@ -18,6 +18,12 @@ import docker
 import pytest
 
 from tests.conftest import ROOT, refused_deploy, require_command, run_playbook
+from tests.examples.checks import (
+    assert_consumers_succeed,
+    assert_health_table_agrees,
+    assert_nothing_recorded_after_the_end,
+    assert_only_the_error_app_crashes,
+)
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -189,6 +195,15 @@ def test_report_built(finished_run):
     assert (bundle / "report.html").stat().st_size > 100_000
     run = json.loads((bundle / "run.json").read_text())
     assert {host["name"] for host in run["hosts"]} == {MANAGER, *SMALL}
+
+
+def test_the_example_runs_clean_as_every_example_must(finished_run):
+    """What tests/examples asserts of the other topologies, for this one on its three nodes."""
+    bundle = finished_run["bundle"]
+    assert_consumers_succeed(bundle)
+    assert_nothing_recorded_after_the_end(bundle)
+    assert_health_table_agrees(bundle)
+    assert_only_the_error_app_crashes(bundle)
 
 
 def test_lost_worker_tasks_are_rescheduled_and_reported(run_losing_a_worker):

@@ -184,8 +184,33 @@ def test_summary_warns_about_shaping_and_drops(bundle_dir, report, built):
     for network, gateway in run["gateways"].items():
         if gateway["unhonoured"]:
             assert f"Network {network}: conditions NOT fully honoured" in html
-        if gateway["backend"] == "userspace":
-            assert f"Network {network}: shaped by the userspace shaper" in html
+    userspace = sorted(n for n, g in run["gateways"].items() if g["backend"] == "userspace")
+    assert userspace, "the synthetic bundle has userspace-shaped networks"
+    assert html.count("shaped by the userspace shaper") == 1  # said once, not once per network
+    label = "Network" if len(userspace) == 1 else "Networks"
+    assert f"{label} {', '.join(userspace)}: shaped by the userspace shaper" in html
     assert data["run"][0]["records_dropped"] == sum(run["drops"].values())
     backends = {row["network"]: row["backend"] for row in records(page["gateways"])}
     assert backends == {network: g["backend"] for network, g in run["gateways"].items()}
+
+
+def test_health_is_the_first_section_and_agrees_with_the_records(bundle_dir, report, built):
+    page, _ = report
+    html = built[0].read_text()
+    assert html.index("Run health") < html.index("Run summary")
+    interactions = raw(bundle_dir, "interactions")
+    shown = {row["service"]: row for row in records(page["health"])}
+    for service, calls in interactions.groupby("service"):
+        failed = int((~calls["ok"]).sum())
+        assert number(shown[service]["interactions"]) == len(calls), service
+        assert number(shown[service]["failed_share"].rstrip("%")) == pytest.approx(
+            failed / len(calls) * 100, abs=0.05 + 1e-9
+        ), service
+        if failed:
+            counts = calls.loc[~calls["ok"], "error"].value_counts()
+            top = min(error for error, count in counts.items() if count == counts.max())
+            assert shown[service]["top_error"] == top, service
+    tasks = json.loads((bundle_dir / "tasks.json").read_text())
+    for service in shown:
+        crashed = sum(1 for t in tasks if t["service"] == service and (t["exit_code"] or 0) != 0)
+        assert number(shown[service]["exits"]) == crashed, service

@@ -107,6 +107,8 @@ class NodeConfig(ServiceConfig):
     networks: list[Attachment] = []
     hostname: str
     broker: BrokerAddress | None = None
+    # Every name of a broker the node shares a network with -> the one it resolves (MQTT forms).
+    broker_hosts: dict[str, str] = {}
     extra_ports: ExtraPorts = ExtraPorts()
     system_period_s: Annotated[float, Field(gt=0)] = 2.0
 

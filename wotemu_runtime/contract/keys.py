@@ -21,6 +21,11 @@ def ready(run_id: str, task: str) -> str:
     return key(run_id, "ready", task)
 
 
+def window(run_id: str) -> str:
+    """When the experiment started and when it ends: nodes start no interaction after the end."""
+    return key(run_id, "window")
+
+
 def writers(run_id: str) -> str:
     """The last batch sequence number of each writer (exactly-once appends)."""
     return key(run_id, "writers")

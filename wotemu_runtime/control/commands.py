@@ -1,4 +1,4 @@
-"""Sub-commands `run` (the whole experiment through Ansible) and `status` (inside the store)."""
+"""Sub-commands `run` (the whole experiment through Ansible), `status` and `window` (inside the store)."""
 
 import json
 import logging
@@ -30,18 +30,34 @@ def _run(args) -> int:
     return run(args.topology, topology.experiment.name, args.inventory, _extravars(args.extra), args.tags)
 
 
-def _status(args) -> int:
-    from wotemu_runtime.config import ConfigError, load_service_config
+def _with_store_config(action):
+    """A handler that runs `action(config, args)` with the service config of the store's container."""
+
+    def handler(args) -> int:
+        from wotemu_runtime.config import ConfigError, load_service_config
+
+        try:
+            config = load_service_config(args.config, "store")
+        except ConfigError as ex:
+            log.error("%s", ex)
+            return 2
+        action(config, args)
+        return 0
+
+    return handler
+
+
+def _status(config: dict, args) -> None:
     from wotemu_runtime.control.status import run_status
 
-    try:
-        config = load_service_config(args.config, "store")
-    except ConfigError as ex:
-        log.error("%s", ex)
-        return 2
     json.dump(run_status(config), sys.stdout)
     print()
-    return 0
+
+
+def _window(config: dict, args) -> None:
+    from wotemu_runtime.control.window import write_window
+
+    write_window(config, args.started, args.ends)
 
 
 def register(subparsers) -> None:
@@ -63,4 +79,12 @@ def register(subparsers) -> None:
 
     status = subparsers.add_parser("status", help="a run's readiness and record counts (inside the stack)")
     status.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
-    status.set_defaults(func=_status)
+    status.set_defaults(func=_with_store_config(_status))
+
+    window = subparsers.add_parser(
+        "window", help="record when the run started and ends (inside the stack; nodes stop at the end)"
+    )
+    window.add_argument("--started", type=float, required=True, help="Unix seconds")
+    window.add_argument("--ends", type=float, required=True, help="Unix seconds")
+    window.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    window.set_defaults(func=_with_store_config(_window))

@@ -2,6 +2,7 @@
 
 import gzip
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from wotemu_runtime.contract.records import total_drops
@@ -36,23 +37,49 @@ def drops(bundle: Path) -> dict[str, int]:
     return total_drops(_records(bundle, "drops"))
 
 
+def ended_at(started_at: str | None, duration_s: float | None, stop_began: str) -> str:
+    """The run's end: its start plus the duration in force, or the stop if that came first."""
+    if started_at is None or duration_s is None:
+        return stop_began
+    planned = datetime.fromisoformat(started_at) + timedelta(seconds=duration_s)
+    return min(planned, datetime.fromisoformat(stop_began)).isoformat()
+
+
+def in_force(topology: dict, overrides: dict) -> dict:
+    """The topology with each override (a dotted key path) at the value that was in force."""
+    topology = json.loads(json.dumps(topology))
+    for path, override in overrides.items():
+        *parents, last = path.split(".")
+        node = topology
+        for part in parents:
+            node = node[part]
+        node[last] = override["in_force"]
+    return topology
+
+
 def run_info(
     stack_model: dict,
     bundle: str,
     hosts: list[dict],
     versions: dict,
-    started_at: str,
+    run_state: dict,
+    stop_began: str,
     stopped_at: str,
 ) -> dict:
+    """`run_state` is what the deploy phase kept: `started_at`, `duration_s` and `overrides`."""
     path = Path(bundle)
+    overrides = run_state.get("overrides") or {}
+    started_at = run_state.get("started_at")
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": stack_model["run_id"],
         "stack": stack_model["stack"],
-        "topology": stack_model["topology"],
+        "topology": in_force(stack_model["topology"], overrides),
+        "overrides": overrides,
         "hosts": hosts,
         "versions": versions,
         "started_at": started_at,
+        "ended_at": ended_at(started_at, run_state.get("duration_s"), stop_began),
         "stopped_at": stopped_at,
         "gateways": gateways(path),
         "probes": [],  # no probes are run yet; the key stays so the bundle's shape does not change

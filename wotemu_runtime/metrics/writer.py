@@ -85,9 +85,10 @@ class MetricsWriter:
         self._thread = threading.Thread(target=self._run, name="metrics-writer", daemon=True)
         self._thread.start()
 
-    def write(self, kind: str, **fields) -> None:
-        """Queue one record; never blocks on Redis. Values that JSON cannot hold are stored as strings."""
-        record = {**fields, **self._base, "t": time.time(), "mono": time.monotonic()}
+    def write(self, kind: str, ago_s: float = 0.0, **fields) -> None:
+        """Queue one record of what happened `ago_s` seconds ago; never blocks on Redis. Values that
+        JSON cannot hold are stored as strings."""
+        record = {**fields, **self._base, "t": time.time() - ago_s, "mono": time.monotonic() - ago_s}
         line = json.dumps(record, default=str)
         with self._lock:
             if (

@@ -6,6 +6,7 @@ Producer side: an ExposedThing subclass installed with `WoT.set_exposed_thing_cl
 binding's server handler ends in its methods, but none tells which protocol the call came in on.
 """
 
+import asyncio
 import time
 
 import reactivex
@@ -37,9 +38,13 @@ async def _timed(writer, coro, fields: dict):
         # Stop the clock where the client began tearing down, when it told us (see wotpy_fixes).
         # The reset keeps a nested call's mark (an action handler consuming another Thing) from
         # stopping the enclosing call's clock.
-        end = wotpy_fixes.teardown_started.get() or time.perf_counter()
+        now = time.perf_counter()
+        end = wotpy_fixes.teardown_started.get() or now
         wotpy_fixes.teardown_started.reset(token)
-        writer.write("interactions", **fields, latency_s=end - start, ok=error is None, error=error)
+        # Timed at the end of the clock, so that `t - latency_s` is when the call began.
+        writer.write(
+            "interactions", ago_s=now - end, **fields, latency_s=end - start, ok=error is None, error=error
+        )
 
 
 def _observed(writer, observable, fields: dict):
@@ -59,12 +64,23 @@ def _observed(writer, observable, fields: dict):
 
 
 class TimedClient:
-    """A proxy around one protocol binding client that records what passes through it."""
+    """A proxy around one protocol binding client that records what passes through it.
 
-    def __init__(self, inner, writer):
+    Once `run_over` is set (the run's end, see wotemu_runtime/node/window.py), a new call never
+    starts: it waits until the stop cancels it, so no interaction of the teardown is measured.
+    Calls already under way finish and are recorded.
+    """
+
+    def __init__(self, inner, writer, run_over: asyncio.Event):
         self._inner = inner
         self._writer = writer
+        self._run_over = run_over
         self._protocol = _PROTOCOL_NAMES.get(inner.protocol, inner.protocol)
+
+    async def _call(self, start, fields: dict):
+        if self._run_over.is_set():
+            await asyncio.get_running_loop().create_future()  # never resolved: cancelled by the stop
+        return await _timed(self._writer, start(), fields)
 
     def __getattr__(self, attr):
         return getattr(self._inner, attr)
@@ -80,16 +96,16 @@ class TimedClient:
         }
 
     def read_property(self, td, name, **kwargs):
-        coro = self._inner.read_property(td, name, **kwargs)
-        return _timed(self._writer, coro, self._fields(td, "readproperty", name))
+        fields = self._fields(td, "readproperty", name)
+        return self._call(lambda: self._inner.read_property(td, name, **kwargs), fields)
 
     def write_property(self, td, name, value, **kwargs):
-        coro = self._inner.write_property(td, name, value, **kwargs)
-        return _timed(self._writer, coro, self._fields(td, "writeproperty", name))
+        fields = self._fields(td, "writeproperty", name)
+        return self._call(lambda: self._inner.write_property(td, name, value, **kwargs), fields)
 
     def invoke_action(self, td, name, input_value, **kwargs):
-        coro = self._inner.invoke_action(td, name, input_value, **kwargs)
-        return _timed(self._writer, coro, self._fields(td, "invokeaction", name))
+        fields = self._fields(td, "invokeaction", name)
+        return self._call(lambda: self._inner.invoke_action(td, name, input_value, **kwargs), fields)
 
     def on_event(self, td, name, **kwargs):
         observable = self._inner.on_event(td, name, **kwargs)
@@ -106,9 +122,10 @@ class TimedServient(Servient):
     def __init__(self, writer, **kwargs):
         super().__init__(**kwargs)
         self.metrics_writer = writer
+        self.run_over = asyncio.Event()
 
     def select_client(self, td, name):
-        return TimedClient(super().select_client(td, name), self.metrics_writer)
+        return TimedClient(super().select_client(td, name), self.metrics_writer, self.run_over)
 
 
 class TimedExposedThing(ExposedThing):

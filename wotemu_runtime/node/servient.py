@@ -1,6 +1,10 @@
 """The node's servient: the protocols its app serves, on the configured ports and host name."""
 
+from urllib import parse
+
+from wotpy.protocols.enums import Protocols
 from wotpy.protocols.http.server import HTTPServer
+from wotpy.protocols.mqtt.client import MQTTClient
 from wotpy.protocols.mqtt.server import MQTTServer
 from wotpy.protocols.ws.server import WebsocketServer
 
@@ -14,6 +18,26 @@ from wotemu_runtime.node.instrument import TimedServient
 MQTT_EVENT_CALLBACK_MS = 200
 
 
+class ReachableBrokerMQTTClient(MQTTClient):
+    """wotpy's MQTT client, reaching each broker by the name it has on a network this node is on.
+
+    A Thing's MQTT forms name its broker as the producer reaches it (`broker.lan`), and wotpy
+    connects to that host verbatim; a consumer on another of the broker's networks (`cell`) can
+    resolve only `broker.cell`. `broker_hosts` (from the node config) maps one to the other.
+    """
+
+    def __init__(self, broker_hosts: dict[str, str], **kwargs):
+        super().__init__(**kwargs)
+        self._broker_hosts = broker_hosts
+
+    def _parse_href(self, href):
+        parsed = parse.urlparse(href)
+        host = self._broker_hosts.get(parsed.hostname)
+        if host is not None:
+            href = parsed._replace(netloc=f"{host}:{parsed.port}" if parsed.port else host).geturl()
+        return super()._parse_href(href)
+
+
 def build_servient(config: dict, writer) -> TimedServient:
     """A servient serving config["app"]["protocols"] and recording its interactions through `writer`."""
     wotpy_fixes.apply()
@@ -25,6 +49,8 @@ def build_servient(config: dict, writer) -> TimedServient:
         catalogue_port=ports["catalogue"],
         clients_config=wotpy_fixes.clients_config(),
     )
+    mqtt_config = wotpy_fixes.clients_config()[Protocols.MQTT]
+    servient.add_client(ReachableBrokerMQTTClient(config.get("broker_hosts") or {}, **mqtt_config))
     if "http" in protocols:
         servient.add_server(HTTPServer(port=ports["http"]))
     if "ws" in protocols:

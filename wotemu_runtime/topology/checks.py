@@ -143,8 +143,7 @@ def _brokers(data: dict, networks: dict) -> list[Problem]:
     brokers = {name: item for _, item in _items(data, "brokers") if isinstance(name := item.get("name"), str)}
     problems = []
     for index, node in _items(data, "nodes"):
-        app = node.get("app") if isinstance(node.get("app"), dict) else {}
-        protocols = app.get("protocols") if isinstance(app.get("protocols"), list) else []
+        protocols = _protocols(node)
         chosen = node.get("broker")
         if chosen is not None:
             if chosen not in brokers:
@@ -178,6 +177,42 @@ def _brokers(data: dict, networks: dict) -> list[Problem]:
                 Problem(
                     ("nodes", index, "networks"),
                     f"shares no network with its broker {chosen!r}, so cannot reach it",
+                )
+            )
+    return problems
+
+
+def _protocols(node: dict) -> list:
+    app = node.get("app") if isinstance(node.get("app"), dict) else {}
+    return app.get("protocols") if isinstance(app.get("protocols"), list) else []
+
+
+def _mqtt_consumers(data: dict) -> list[Problem]:
+    """A consumer of an MQTT-serving node must share a network with that node's broker.
+
+    wotpy's consumers read properties over MQTT whenever a Thing offers it, through the broker its
+    forms name; a consumer sharing no network with the broker could never reach it.
+    """
+    nodes = {item["name"]: item for _, item in _items(data, "nodes") if isinstance(item.get("name"), str)}
+    brokers = {item["name"]: item for _, item in _items(data, "brokers") if isinstance(item.get("name"), str)}
+    problems = []
+    for index, node in _items(data, "nodes"):
+        params = (node.get("app") or {}).get("params") if isinstance(node.get("app"), dict) else None
+        host = params.get("servient_host") if isinstance(params, dict) else None
+        peer = nodes.get(host.partition(".")[0]) if isinstance(host, str) else None
+        if peer is None or "mqtt" not in _protocols(peer):
+            continue
+        broker = brokers.get(peer.get("broker") or next(iter(brokers), None))
+        if broker is None:
+            continue  # a broker missing altogether is reported for the peer itself
+        own, its = _strings(node.get("networks")), _strings(broker.get("networks"))
+        if not set(own) & set(its):
+            problems.append(
+                Problem(
+                    ("nodes", index, "networks"),
+                    f"node {node.get('name')!r} (networks {', '.join(own)}) consumes the Things of node "
+                    f"{peer['name']!r}, served over MQTT through broker {broker['name']!r} on networks "
+                    f"{', '.join(its)}: attach the node or the broker to a shared one",
                 )
             )
     return problems
@@ -435,6 +470,7 @@ def check(data: dict, base_dir: Path, hosts: list[dict] | None = None) -> list[P
     problems += _network_refs(data, "nodes", networks)
     problems += _network_refs(data, "brokers", networks)
     problems += _brokers(data, networks)
+    problems += _mqtt_consumers(data)
     problems += _subnets(data, hosts)
     problems += _pool(data)
     problems += _env(data)

@@ -118,12 +118,19 @@ def build_stack_model(
     base_dir: Path | None = None,
     image: str | None = None,
     files_dir: str | None = None,
+    duration: float | None = None,
 ) -> dict:
     """Everything the stack template needs, for one run of `topology`.
 
     `files_dir` is where the app files will be on the host that deploys (default: where they are).
+    `duration` (seconds) overrides experiment.duration; the model records what was overridden.
     """
     base_dir = base_dir or Path.cwd()
+    overrides = {}
+    if duration and duration != topology.experiment.duration:
+        overrides["experiment.duration"] = {"topology": topology.experiment.duration, "in_force": duration}
+        experiment = topology.experiment.model_copy(update={"duration": duration})
+        topology = topology.model_copy(update={"experiment": experiment})
     experiment = topology.experiment
     stack = experiment.name
     subnets = _subnets(topology)
@@ -243,6 +250,7 @@ def build_stack_model(
             networks=nets,
             hostname=nets[0].alias,
             broker=broker,
+            broker_hosts=_broker_hosts(node, topology),
             extra_ports=extra_ports,
             system_period_s=experiment.system_period,
         )
@@ -267,23 +275,44 @@ def build_stack_model(
         "run_id": run_id,
         "image": image or image_tag(),
         "duration_s": experiment.duration,
+        "overrides": overrides,
         "redis_secret": f"{run_id}-redis",
         "secret_target": SECRET_TARGET,
         "control_network": {"name": CONTROL_NETWORK, "subnet": subnets[CONTROL_NETWORK]},
         "networks": [{"name": n.name, "subnet": subnets[n.name]} for n in topology.networks],
         "services": services,
         "configs": configs,
+        "stop_waves": _stop_waves(topology),
         "topology": topology.model_dump(mode="json"),
     }
 
 
-def stopped(stack_model: dict) -> dict:
-    """The same stack with every service but the store scaled to zero: Swarm sends SIGTERM, the
-    roles flush their metrics and exit, and the store keeps everything for the export."""
-    services = [
-        {**s, "replicas": s["replicas"] if s["role"] == "store" else 0} for s in stack_model["services"]
-    ]
-    return {**stack_model, "services": services}
+def _stop_waves(topology: Topology) -> list[list[str]]:
+    """The services in the order the stop phase scales them down: consumers before what they consume.
+
+    A node consumes the node its built-in app's `servient_host` names; each wave holds the nodes
+    that no node still running consumes (a cycle goes down in one wave), and the brokers and
+    gateways go last, so that no interaction fails because the stop took its peer away first.
+    """
+    consumes = {
+        node.name: {str(node.app.params.get("servient_host", "")).partition(".")[0]}
+        for node in topology.nodes
+    }
+    running, waves = [node.name for node in topology.nodes], []
+    while running:
+        consumed = set().union(*(consumes[name] for name in running))
+        wave = [name for name in running if name not in consumed] or running
+        waves.append(wave)
+        running = [name for name in running if name not in wave]
+    return [*waves, [b.name for b in topology.brokers] + [f"gw_{n.name}" for n in topology.networks]]
+
+
+def stopped(stack_model: dict, waves: int) -> dict:
+    """The same stack with the services of its first `waves` stop waves scaled to zero: Swarm sends
+    SIGTERM, the roles flush their metrics and exit, and the store (in no wave) keeps everything."""
+    services = {name for wave in stack_model["stop_waves"][:waves] for name in wave}
+    scaled = [{**s, "replicas": 0} if s["name"] in services else s for s in stack_model["services"]]
+    return {**stack_model, "services": scaled}
 
 
 def _broker_of(node, brokers: dict, topology: Topology) -> service.BrokerAddress | None:
@@ -293,3 +322,17 @@ def _broker_of(node, brokers: dict, topology: Topology) -> service.BrokerAddress
     broker = brokers[node.broker] if node.broker else topology.brokers[0]
     network = next(net for net in node.networks if net in broker.networks)
     return service.BrokerAddress(host=f"{broker.name}.{network}", port=PORTS["mqtt"])
+
+
+def _broker_hosts(node, topology: Topology) -> dict[str, str]:
+    """Every name of every broker the node shares a network with, mapped to the one it can resolve.
+
+    A Thing's MQTT forms name its broker as the producer reaches it (`broker.lan`); a consumer on
+    another of the broker's networks (`cell`) reaches the same broker as `broker.cell`.
+    """
+    hosts = {}
+    for broker in topology.brokers:
+        shared = next((net for net in node.networks if net in broker.networks), None)
+        if shared is not None:
+            hosts.update({f"{broker.name}.{net}": f"{broker.name}.{shared}" for net in broker.networks})
+    return hosts
