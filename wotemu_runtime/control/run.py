@@ -20,6 +20,7 @@ class Progress:
     def __init__(self, out=sys.stderr):
         self.out = out
         self.phase = ""
+        self.task = ""
         self.report = None
         self.failures = []
         self.run_started = None
@@ -34,14 +35,16 @@ class Progress:
             self.phase = data.get("play", "")
             self._say(f"== {self.phase}")
         elif kind == "playbook_on_task_start":
-            self._say(f"   {data.get('task', '')}")
+            self.task = data.get("task", "")
+            self._say(f"   {self.task}")
         elif kind == "runner_retry":
             self._retry(data)
         elif kind == "runner_on_ok":
             self._ok(data)
         elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
             result = data.get("res", {})
-            self.failures.append(result.get("msg") or result.get("stderr") or json.dumps(result)[:2000])
+            reason = result.get("msg") or result.get("stderr") or json.dumps(result)[:2000]
+            self.failures.append(f"{data.get('task', '')}: {reason}")
         return True
 
     def _status(self, result: dict) -> dict | None:
@@ -94,6 +97,12 @@ def run(topology: str, inventory: str | None, extravars: dict, tags: str | None 
         print("The experiment failed:", file=sys.stderr)
         for failure in progress.failures:
             print(f"  {failure}", file=sys.stderr)
+        if not progress.failures:  # killed, timed out or crashed: no task reported why
+            print(
+                f"  ansible-playbook ended with status {result.status} (rc {result.rc})"
+                f" while running: {progress.task}",
+                file=sys.stderr,
+            )
         return result.rc or 1
     if progress.report:
         print(f"Report: {progress.report}")

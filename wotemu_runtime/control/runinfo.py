@@ -46,6 +46,7 @@ def run_info(
     started_at: str,
     stopped_at: str,
     probes: list | None = None,
+    not_collected: list[dict] | None = None,
 ) -> dict:
     path = Path(bundle)
     return {
@@ -60,6 +61,8 @@ def run_info(
         "gateways": gateways(path),
         "probes": probes or [],
         "drops": drops(path),
+        # What the stop could not collect ({"what", "why"}): the bundle is incomplete there.
+        "not_collected": not_collected or [],
     }
 
 
