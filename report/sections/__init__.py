@@ -4,6 +4,16 @@ Each module has `build(bundle, axis) -> Section`: pure pandas for the numbers (a
 `Section.tables` for --json), Bokeh for the plots. A section whose records are absent says so.
 """
 
-from report.sections import app, events, interactions, resources, summary, tasks, topology, traffic
+from report.sections import (
+    app,
+    events,
+    interactions,
+    readiness,
+    resources,
+    summary,
+    tasks,
+    topology,
+    traffic,
+)
 
-MODULES = (summary, topology, interactions, events, resources, traffic, tasks, app)
+MODULES = (summary, topology, readiness, interactions, events, resources, traffic, tasks, app)
