@@ -6,8 +6,6 @@ Docker attaches a task's networks before it starts the container, so "container 
 bounds "networks attached".
 """
 
-from itertools import pairwise
-
 import pandas as pd
 from bokeh.models import ColumnDataSource, FactorRange
 
@@ -57,11 +55,18 @@ def per_service(ready: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def since_previous(ready: pd.DataFrame, milestone: str) -> pd.Series:
+    """When each replica reached the milestone before this one (the last it recorded: a gateway
+    has no routes to install, and older bundles lack some milestones)."""
+    earlier = list(MILESTONES[: MILESTONES.index(milestone)])
+    return ready[earlier].ffill(axis=1).iloc[:, -1]
+
+
 def steps(ready: pd.DataFrame) -> pd.DataFrame:
-    """Seconds each replica spent in each step: a milestone minus the one before it."""
+    """Seconds each replica spent in each step: a milestone minus the one it reached before."""
     out = ready[["service", "task"]].copy()
-    for before, after in pairwise(MILESTONES):
-        out[after] = ready[after] - ready[before]
+    for milestone in MILESTONES[1:]:
+        out[milestone] = ready[milestone] - since_previous(ready, milestone)
     return out
 
 
@@ -76,15 +81,15 @@ def plot(ready: pd.DataFrame, stack: str):
     fig.yaxis.major_label_text_font_size = "8px"
     side_legend(fig)
     renderers = []
-    for before, after in pairwise(MILESTONES):
-        name, colour = STEPS[after]
-        shown = ready[before].notna() & ready[after].notna()
+    for milestone, (name, colour) in STEPS.items():
+        left = since_previous(ready, milestone)
+        shown = left.notna() & ready[milestone].notna()
         source = ColumnDataSource(
             {
                 "task": [label for label, keep in zip(labels, shown, strict=True) if keep],
-                "left": ready.loc[shown, before],
-                "right": ready.loc[shown, after],
-                "seconds": ready.loc[shown, after] - ready.loc[shown, before],
+                "left": left[shown],
+                "right": ready.loc[shown, milestone],
+                "seconds": ready.loc[shown, milestone] - left[shown],
                 "step": [name] * int(shown.sum()),
             }
         )

@@ -58,6 +58,7 @@ def test_milestones_are_seconds_since_the_first_task_was_created(tmp_path):
     assert services.loc["reader", "ready"] == 11.0  # the median
     waited = steps(ready.reset_index()).set_index("task")
     assert waited.loc["s_reader.2.id2", "container_started"] == 7.0  # created at 2 s, started at 9 s
+    assert waited.loc["s_gw_cell.1.id1", "ready"] == 2.5  # from its start: a gateway installs no routes
 
 
 def test_a_bundle_without_container_times_still_gives_the_lifecycle_milestones(tmp_path):
