@@ -32,13 +32,16 @@ def _run(args) -> int:
 
 def _status(args) -> int:
     from wotemu_runtime.config import ConfigError, load_service_config
-    from wotemu_runtime.control.status import run_status
+    from wotemu_runtime.control.status import run_status, wait_until_ready
 
     try:
         config = load_service_config(args.config)
     except ConfigError as ex:
         log.error("%s", ex)
         return 2
+    if args.until_ready:
+        gateways, nodes = args.until_ready
+        wait_until_ready(config, gateways, nodes, args.within)
     json.dump(run_status(config), sys.stdout)
     print()
     return 0
@@ -63,4 +66,12 @@ def register(subparsers) -> None:
 
     status = subparsers.add_parser("status", help="a run's readiness and record counts (inside the stack)")
     status.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    status.add_argument(
+        "--until-ready",
+        nargs=2,
+        type=int,
+        metavar=("GATEWAYS", "NODES"),
+        help="first wait until this many gateways shape and nodes are ready (at most --within seconds)",
+    )
+    status.add_argument("--within", type=float, default=5.0, metavar="SECONDS")
     status.set_defaults(func=_status)
