@@ -82,6 +82,7 @@ def breakdown(bundle: Path) -> dict:
     medians = steps(ready).drop(columns=["service", "task"]).median()
     return {
         "last_ready_s": round(float(ready["ready"].max()), 1),
+        "last_ready_per_service_s": ready.groupby("service")["ready"].max().round(1).to_dict(),
         "median_step_s": {step: round(float(value), 2) for step, value in medians.items()},
     }
 
