@@ -20,7 +20,7 @@ MILESTONES = ("created", "container_started", "start", "gateways", "routed", "re
 STEPS = {
     "container_started": ("scheduled and container started", "#7f7f7f"),
     "start": ("Python process started", "#bcbd22"),
-    "gateways": ("waiting for the gateways", "#ff7f0e"),
+    "gateways": ("app loaded, gateways awaited", "#ff7f0e"),
     "routed": ("routes installed", "#1f77b4"),
     "ready": ("servient started, app ready", "#2ca02c"),
 }
