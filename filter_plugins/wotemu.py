@@ -7,7 +7,7 @@ from ansible.errors import AnsibleFilterError
 from wotemu_runtime.control.runinfo import hosts_from_swarm, run_info
 from wotemu_runtime.control.snapshot import tasks_snapshot
 from wotemu_runtime.topology.errors import TopologyError
-from wotemu_runtime.topology.normalise import build_stack_model, infrastructure, new_run_id, stopped
+from wotemu_runtime.topology.normalise import build_stack_model, new_run_id, stopped
 from wotemu_runtime.topology.validate import validate_document, validate_file
 
 
@@ -39,7 +39,6 @@ class FilterModule:
         return {
             "wotemu_stack": wotemu_stack,
             "wotemu_stopped": stopped,
-            "wotemu_infrastructure": infrastructure,
             "wotemu_hosts": hosts_from_swarm,
             "wotemu_tasks_snapshot": tasks_snapshot,
             "wotemu_run_info": run_info,

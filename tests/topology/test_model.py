@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from wotemu_runtime.topology.errors import TopologyError
-from wotemu_runtime.topology.normalise import build_stack_model, canonical_netem, infrastructure, stopped
+from wotemu_runtime.topology.normalise import build_stack_model, canonical_netem
 from wotemu_runtime.topology.schema import Netem, json_schema
 from wotemu_runtime.topology.validate import validate_document
 
@@ -77,25 +77,6 @@ def test_stack_model_services_and_roles():
     assert model["redis_secret"] == f"{RUN}-redis"
     assert service(model, "redis")["caps"] == []  # least privilege: the store needs no capability
     assert "NET_ADMIN" in service(model, "gw_cell")["caps"]
-
-
-def test_the_nodes_come_last_and_go_first():
-    topo = topology(
-        nodes=[
-            {
-                "name": "clock",
-                "app": {"builtin": "clock", "protocols": ["mqtt"]},
-                "networks": ["cell"],
-                "scale": 3,
-            }
-        ],
-        brokers=[{"name": "mq", "networks": ["cell"]}],
-    )
-    model = build_stack_model(topo, RUN, base_dir=ROOT)
-    replicas = lambda m: {s["name"]: s["replicas"] for s in m["services"]}  # noqa: E731
-    assert replicas(infrastructure(model)) == {"redis": 1, "gw_cell": 1, "mq": 1, "clock": 0}
-    assert replicas(stopped(model)) == {"redis": 1, "gw_cell": 0, "mq": 0, "clock": 0}
-    assert replicas(model)["clock"] == 3
 
 
 def test_subnets_come_from_the_pool_and_control_is_first():

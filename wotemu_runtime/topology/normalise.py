@@ -266,25 +266,13 @@ def build_stack_model(
     }
 
 
-def _only(stack_model: dict, roles: set[str]) -> dict:
-    """The same stack with every service whose role is not in `roles` scaled to zero."""
-    services = [
-        {**s, "replicas": s["replicas"] if s["role"] in roles else 0} for s in stack_model["services"]
-    ]
-    return {**stack_model, "services": services}
-
-
 def stopped(stack_model: dict) -> dict:
     """The same stack with every service but the store scaled to zero: Swarm sends SIGTERM, the
     roles flush their metrics and exit, and the store keeps everything for the export."""
-    return _only(stack_model, {"store"})
-
-
-def infrastructure(stack_model: dict) -> dict:
-    """The same stack without its nodes, deployed first: the gateways then start and shape before
-    the first of many node replicas is created, instead of queueing behind them (the nodes wait
-    for their gateways anyway)."""
-    return _only(stack_model, {"store", "gateway", "broker"})
+    services = [
+        {**s, "replicas": s["replicas"] if s["role"] == "store" else 0} for s in stack_model["services"]
+    ]
+    return {**stack_model, "services": services}
 
 
 def _broker_of(node, brokers: dict, topology: Topology) -> dict | None:
