@@ -68,6 +68,7 @@ def run_info(
     stop_began: str,
     stopped_at: str,
     probes: list | None = None,
+    not_collected: list[dict] | None = None,
 ) -> dict:
     """`run_state` is what the deploy phase kept: `started_at`, `duration_s` and `overrides`."""
     path = Path(bundle)
@@ -87,6 +88,8 @@ def run_info(
         "gateways": gateways(path),
         "probes": probes or [],
         "drops": drops(path),
+        # What the stop could not collect ({"what", "why"}): the bundle is incomplete there.
+        "not_collected": not_collected or [],
     }
 
 
