@@ -1,14 +1,18 @@
 """Deploy time: seconds from `docker_stack` to every app ready, for 10, 50 and 100 reader
-replicas on this machine (image already built), and the runtime image's size.
+replicas on this machine (image already built), several samples each, and the runtime image's size.
 
-Writes out_dir/deploy.json: {"image_bytes", "deploy": [{replicas, seconds_to_ready}], "conditions"}.
-Readiness is the playbook's own handshake check (every gateway shaping, every node's routes in
-place and its app about to start), polled every second: figures are accurate to about 1 s.
+Writes out_dir/deploy.json: {"image_bytes", "deploy": [{replicas, samples, median_s, min_s, max_s,
+steps}], "conditions"}. Ready is the playbook's own handshake check (every gateway shaping, every
+node's routes in place and its app ready), polled every second: figures are accurate to about 1 s.
+Each sample is stopped through the stop phase, and its bundle gives the breakdown (the report's
+"time to ready": median seconds per step over the replicas, and when the last one was ready).
+The load average during each sample is kept: figures measured on a busy machine are not figures.
 """
 
 import json
 import os
 import platform
+import statistics
 import sys
 import tempfile
 from datetime import datetime
@@ -17,10 +21,13 @@ from pathlib import Path
 import docker
 import yaml
 
+from report.bundle import load
+from report.sections.readiness import steps, time_to_ready
 from wotemu_runtime.contract.versions import image_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 REPLICAS = (10, 50, 100)
+SAMPLES = 3
 STACK = "wbench-deploy"
 DEPLOY_TASK = "Experiment | Deploy the stack"
 READY_TASK = "Experiment | Check that the stack became ready"
@@ -68,12 +75,26 @@ def _playbook(playbook: str, extravars: dict, on_event=None):
         raise RuntimeError(f"{playbook} failed (rc {result.rc}): {failures}")
 
 
-def seconds_to_ready(replicas: int, scratch: Path) -> float:
+def breakdown(bundle: Path) -> dict:
+    """Median seconds per step over the run's replicas, and when the last one was ready."""
+    loaded = load(bundle)
+    ready = time_to_ready(loaded.tasks, loaded.tables["lifecycle"])
+    medians = steps(ready).drop(columns=["service", "task"]).median()
+    return {
+        "last_ready_s": round(float(ready["ready"].max()), 1),
+        "last_ready_per_service_s": ready.groupby("service")["ready"].max().round(1).to_dict(),
+        "median_step_s": {step: round(float(value), 2) for step, value in medians.items()},
+    }
+
+
+def sample(replicas: int, scratch: Path) -> dict:
+    """One deploy to ready, then the stop phase; the bundle's breakdown."""
     path = scratch / f"deploy-{replicas}.yml"
     path.write_text(yaml.safe_dump(topology(replicas)))
+    results = scratch / "results"
     extravars = {
         "topology": str(path),
-        "experiment_results_dir": str(scratch / "results"),
+        "experiment_results_dir": str(results),
         "experiment_ready_timeout": 900,
         "experiment_poll_interval": 1,
     }
@@ -87,11 +108,30 @@ def seconds_to_ready(replicas: int, scratch: Path) -> float:
             marks["ready"] = datetime.fromisoformat(event["created"])
         return True
 
+    before = {p.name for p in (results / STACK).glob("*")}
     try:
         _playbook("playbooks/deploy.yml", extravars, on_event)
+        load_at_ready = os.getloadavg()[0]
+        _playbook("playbooks/stop.yml", extravars)
     finally:
         _playbook("playbooks/teardown.yml", extravars)
-    return (marks["ready"] - marks["deploy"]).total_seconds()
+    (bundle,) = [p for p in (results / STACK).glob("*") if p.name not in before]
+    return {
+        "seconds_to_ready": round((marks["ready"] - marks["deploy"]).total_seconds(), 1),
+        "load_average_1m_at_ready": round(load_at_ready, 1),
+        **breakdown(bundle),
+    }
+
+
+def summarise(replicas: int, samples: list[dict]) -> dict:
+    seconds = [s["seconds_to_ready"] for s in samples]
+    return {
+        "replicas": replicas,
+        "samples": samples,
+        "median_s": statistics.median(seconds),
+        "min_s": min(seconds),
+        "max_s": max(seconds),
+    }
 
 
 def main(out_dir: Path) -> None:
@@ -100,9 +140,22 @@ def main(out_dir: Path) -> None:
     deploy = []
     with tempfile.TemporaryDirectory(prefix="wotemu-bench-deploy-") as scratch:
         for replicas in REPLICAS:
-            seconds = seconds_to_ready(replicas, Path(scratch))
-            deploy.append({"replicas": replicas, "seconds_to_ready": round(seconds, 1)})
-            print(f"deploy: {replicas:>3} reader replicas ready in {seconds:5.1f} s", flush=True)
+            samples = []
+            for _ in range(SAMPLES):
+                samples.append(sample(replicas, Path(scratch)))
+                steps_s = ", ".join(f"{k} {v:.1f}" for k, v in samples[-1]["median_step_s"].items())
+                print(
+                    f"deploy: {replicas:>3} readers ready in {samples[-1]['seconds_to_ready']:5.1f} s "
+                    f"(load {samples[-1]['load_average_1m_at_ready']}); median s per step: {steps_s}",
+                    flush=True,
+                )
+            deploy.append(summarise(replicas, samples))
+            row = deploy[-1]
+            print(
+                f"deploy: {replicas:>3} readers: median {row['median_s']:.1f} s "
+                f"(min {row['min_s']:.1f}, max {row['max_s']:.1f}, {SAMPLES} samples)",
+                flush=True,
+            )
     result = {
         "image_bytes": image.attrs["Size"],
         "deploy": deploy,

@@ -58,6 +58,8 @@ TASK_KEYS = (
     "updated_at",
     "logs_tail",
 )
+# Read from each task's container at the stop; absent from older bundles (then empty).
+OPTIONAL_TASK_KEYS = ("container_started_at", "container_finished_at", "oom_killed", "logs_error")
 
 
 class BundleError(Exception):
@@ -164,8 +166,8 @@ def read_tasks(path: Path) -> pd.DataFrame:
         missing = [key for key in TASK_KEYS if key not in task]
         if missing:
             raise BundleError(f"{path}: task [{index}] lacks keys: {', '.join(missing)}")
-    frame = pd.DataFrame(tasks, columns=list(TASK_KEYS))
-    for column in ("created_at", "updated_at"):
+    frame = pd.DataFrame(tasks, columns=[*TASK_KEYS, *OPTIONAL_TASK_KEYS])
+    for column in ("created_at", "updated_at", "container_started_at", "container_finished_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce", format="ISO8601")
     # The shape of a log tail is not fixed: accept a list of lines or one string.
     frame["logs_tail"] = [

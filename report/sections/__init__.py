@@ -4,6 +4,17 @@ Each module has `build(bundle, axis) -> Section`: pure pandas for the numbers (a
 `Section.tables` for --json), Bokeh for the plots. A section whose records are absent says so.
 """
 
-from report.sections import app, events, health, interactions, resources, summary, tasks, topology, traffic
+from report.sections import (
+    app,
+    events,
+    health,
+    interactions,
+    readiness,
+    resources,
+    summary,
+    tasks,
+    topology,
+    traffic,
+)
 
-MODULES = (health, summary, topology, interactions, events, resources, traffic, tasks, app)
+MODULES = (health, summary, topology, readiness, interactions, events, resources, traffic, tasks, app)

@@ -19,7 +19,7 @@ def health(bundle: Bundle) -> pd.DataFrame:
     interactions = bundle.tables["interactions"]
     late = bundle.after_end["interactions"]
     tasks = bundle.tasks
-    others = sorted(set(tasks["service"]) | set(interactions["service"].astype(str)) - set(nodes))
+    others = sorted((set(tasks["service"]) | set(interactions["service"].astype(str))) - set(nodes))
     frame = pd.DataFrame({"service": nodes + others})
     frame["node"] = frame["service"].isin(nodes)
     counts = interactions.groupby("service", observed=True)["ok"].agg(interactions="size", ok="sum")
@@ -32,6 +32,9 @@ def health(bundle: Bundle) -> pd.DataFrame:
         lambda errors: errors.astype(str).value_counts().sort_index().idxmax()
     )
     frame["top_error"] = frame["service"].map(top)
+    # Subscriptions are events, not interactions: a subscriber that received them did interact.
+    events = bundle.tables["events"]["service"].astype(str).value_counts()
+    frame["events"] = frame["service"].map(events).fillna(0).astype(int)
     late_counts = late["service"].astype(str).value_counts()
     frame["after_end"] = frame["service"].map(late_counts).fillna(0).astype(int)
     lived = per_service(tasks).set_index("service") if len(tasks) else pd.DataFrame()
@@ -44,8 +47,8 @@ def health(bundle: Bundle) -> pd.DataFrame:
 def warnings(frame: pd.DataFrame) -> list[str]:
     out = []
     for row in frame.itertuples():
-        if row.node and row.interactions == 0:
-            out.append(f"Service {row.service} recorded no interaction during the run.")
+        if row.node and row.interactions == 0 and row.events == 0:
+            out.append(f"Service {row.service} recorded no interaction and no event during the run.")
         elif row.failed_share > HIGH_FAILURE_SHARE:
             out.append(
                 f"Service {row.service}: {row.failed:,} of {row.interactions:,} interactions failed "
@@ -66,6 +69,7 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
                 "service": ("service", fmt_text),
                 "interactions": ("interactions", fmt_int),
                 "failed_share": ("failed", lambda share: "—" if pd.isna(share) else f"{share:.1%}"),
+                "events": ("events", fmt_int),
                 "top_error": ("most frequent error", fmt_text),
                 "restarts": ("restarts", fmt_int),
                 "exits": ("non-zero exits", fmt_int),
@@ -80,5 +84,8 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
         section.add(
             note(f"Recorded after the run's end, during the stop (left out of every figure): {counts}.")
         )
-    section.tables = {"health": frame.drop(columns=["node"])}
+    section.tables = {
+        "health": frame.drop(columns=["node"]),
+        "health_warnings": pd.DataFrame({"warning": warnings(frame)}),
+    }
     return section

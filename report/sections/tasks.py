@@ -19,6 +19,8 @@ STATE_COLOURS = {
 }
 LIFECYCLE_MARKERS = {
     "start": ("circle", "#1f77b4"),
+    "gateways": ("diamond", "#ff7f0e"),
+    "routed": ("inverted_triangle", "#17becf"),
     "ready": ("triangle", "#2ca02c"),
     "error": ("x", "#d62728"),
     "exit": ("square", "#000000"),

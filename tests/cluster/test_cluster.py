@@ -219,6 +219,10 @@ def test_lost_worker_tasks_are_rescheduled_and_reported(run_losing_a_worker):
     assert survivors, tasks
     hosts = json.loads((bundle / "run.json").read_text())["hosts"]
     assert {h["name"]: h["state"] for h in hosts}[lost] == "down"
+    # Its engine is gone with it: the stop still ends with a bundle, and says what that cost.
+    not_collected = json.loads((bundle / "run.json").read_text())["not_collected"]
+    assert [n for n in not_collected if lost in n["what"]], not_collected
+    assert all(t["logs_error"] and lost in t["logs_error"] for t in lost_tasks), lost_tasks
     report = (bundle / "report.html").read_text()
     assert all(t["task"] in report for t in lost_tasks)
 

@@ -103,11 +103,16 @@ def assert_health_table_agrees(bundle: Path) -> None:
     ended = pd.Timestamp(run["ended_at"]).timestamp()
     page = (bundle / "report.html").read_text()
     assert page.index("Run health") < page.index("Run summary")  # the first section
-    shown = {row["service"]: row for row in records(tables(page)["health"])}
+    rows = records(tables(page)["health"])
+    shown = {row["service"]: row for row in rows}
+    assert len(shown) == len(rows), "a service is listed twice"
     assert {node["name"] for node in run["topology"]["nodes"]} <= set(shown)
     interactions = read_records(bundle, "interactions")
     interactions = interactions[interactions["t"] - interactions["latency_s"] <= ended]
+    events = read_records(bundle, "events")
+    events = events[events["t"] <= ended] if len(events) else pd.DataFrame({"service": []})
     for service, row in shown.items():
+        assert number(row["events"]) == (events["service"] == service).sum(), service
         calls = interactions[interactions["service"] == service]
         assert number(row["interactions"]) == len(calls), service
         if len(calls):

@@ -148,6 +148,16 @@ def test_killed_replica_was_restarted_and_shows_in_tasks_json(finished_run):
     assert any(t["exit_code"] not in (0, None) or t["state"] == "failed" for t in slot_tasks)
 
 
+def test_every_task_has_its_log_tail_and_container_times(finished_run):
+    """Read from each task's own container (the killed one too), never through `docker service logs`."""
+    tasks = json.loads((finished_run["bundle"] / "tasks.json").read_text())
+    assert all(t["logs_tail"] and t["logs_error"] is None for t in tasks), tasks
+    assert all(t["container_started_at"] >= t["created_at"] for t in tasks), tasks
+    killed = next(t for t in tasks if t["task"] == finished_run["killed"])
+    assert killed["container_finished_at"] > killed["container_started_at"]
+    assert json.loads((finished_run["bundle"] / "run.json").read_text())["not_collected"] == []
+
+
 def test_nothing_of_the_run_remains_on_the_swarm(finished_run):
     client = finished_run["client"]
     assert not [s.name for s in client.services.list() if s.name.startswith(f"{STACK}_")]

@@ -199,7 +199,12 @@ def test_health_is_the_first_section_and_agrees_with_the_records(bundle_dir, rep
     html = built[0].read_text()
     assert html.index("Run health") < html.index("Run summary")
     interactions = raw(bundle_dir, "interactions")
-    shown = {row["service"]: row for row in records(page["health"])}
+    rows = records(page["health"])
+    shown = {row["service"]: row for row in rows}
+    assert len(shown) == len(rows), "a service is listed twice"
+    events = raw(bundle_dir, "events")
+    for service, row in shown.items():
+        assert number(row["events"]) == (events["service"] == service).sum(), service
     for service, calls in interactions.groupby("service"):
         failed = int((~calls["ok"]).sum())
         assert number(shown[service]["interactions"]) == len(calls), service

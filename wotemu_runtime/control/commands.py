@@ -48,8 +48,11 @@ def _with_store_config(action):
 
 
 def _status(config: dict, args) -> None:
-    from wotemu_runtime.control.status import run_status
+    from wotemu_runtime.control.status import run_status, wait_until_ready
 
+    if args.until_ready:
+        gateways, nodes = args.until_ready
+        wait_until_ready(config, gateways, nodes, args.within)
     json.dump(run_status(config), sys.stdout)
     print()
 
@@ -79,6 +82,14 @@ def register(subparsers) -> None:
 
     status = subparsers.add_parser("status", help="a run's readiness and record counts (inside the stack)")
     status.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    status.add_argument(
+        "--until-ready",
+        nargs=2,
+        type=int,
+        metavar=("GATEWAYS", "NODES"),
+        help="first wait until this many gateways shape and nodes are ready (at most --within seconds)",
+    )
+    status.add_argument("--within", type=float, default=5.0, metavar="SECONDS")
     status.set_defaults(func=_with_store_config(_status))
 
     window = subparsers.add_parser(

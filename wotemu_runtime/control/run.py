@@ -22,6 +22,7 @@ class Progress:
     def __init__(self, out=sys.stderr):
         self.out = out
         self.phase = ""
+        self.task = ""
         self.report = None
         self.failures = []
         self.run_started = None
@@ -36,14 +37,16 @@ class Progress:
             self.phase = data.get("play", "")
             self._say(f"== {self.phase}")
         elif kind == "playbook_on_task_start":
-            self._say(f"   {data.get('task', '')}")
+            self.task = data.get("task", "")
+            self._say(f"   {self.task}")
         elif kind == "runner_retry":
             self._retry(data)
         elif kind == "runner_on_ok":
             self._ok(data)
         elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
             result = data.get("res", {})
-            self.failures.append(result.get("msg") or result.get("stderr") or json.dumps(result)[:2000])
+            reason = result.get("msg") or result.get("stderr") or json.dumps(result)[:2000]
+            self.failures.append(f"{data.get('task', '')}: {reason}")
         return True
 
     def _status(self, result: dict) -> dict | None:
@@ -111,7 +114,9 @@ def run(topology: str, stack: str, inventory: str | None, extravars: dict, tags:
     artifacts = Path(result.config.artifact_dir)
     print(f"The playbook's output and job events: {artifacts}", file=sys.stderr)
     if result.rc != 0 or result.status != "successful":
-        reasons = progress.failures or [_output_tail(artifacts) or f"ansible-runner ended {result.status}"]
+        reasons = progress.failures or [
+            _output_tail(artifacts) or f"ansible-runner ended {result.status} while running: {progress.task}"
+        ]
         print(f"The experiment failed (ansible-runner {result.status}, rc {result.rc}):", file=sys.stderr)
         for reason in reasons:
             print(f"  {reason}", file=sys.stderr)

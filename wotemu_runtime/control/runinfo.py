@@ -65,6 +65,7 @@ def run_info(
     run_state: dict,
     stop_began: str,
     stopped_at: str,
+    not_collected: list[dict] | None = None,
 ) -> dict:
     """`run_state` is what the deploy phase kept: `started_at`, `duration_s` and `overrides`."""
     path = Path(bundle)
@@ -84,6 +85,8 @@ def run_info(
         "gateways": gateways(path),
         "probes": [],  # no probes are run yet; the key stays so the bundle's shape does not change
         "drops": drops(path),
+        # What the stop could not collect ({"what", "why"}): the bundle is incomplete there.
+        "not_collected": not_collected or [],
     }
 
 

@@ -5,9 +5,14 @@ host port, so the control machine asks from within the stack.
 """
 
 import json
+import time
+
+import redis
 
 from wotemu_runtime.contract import keys
 from wotemu_runtime.metrics import store
+
+READY_CHECK_PERIOD_S = 0.2  # how soon a wait notices readiness: a few SCANs of small keys
 
 
 def run_status(config: dict) -> dict:
@@ -28,3 +33,21 @@ def run_status(config: dict) -> dict:
         "records": records,
         "records_total": sum(records.values()),
     }
+
+
+def wait_until_ready(config: dict, gateways: int, nodes: int, within: float) -> None:
+    """Return as soon as `gateways` gateways shape and `nodes` nodes are ready, or after `within` s.
+
+    The control machine then learns of readiness as it happens, not at its next poll.
+    """
+    client = store.connect(config, decode_responses=True)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            shaping = sum(1 for _ in client.scan_iter(keys.gateway(config["run_id"], "*")))
+            ready = sum(1 for _ in client.scan_iter(keys.ready(config["run_id"], "*")))
+        except redis.RedisError:  # the store still starting: keep waiting, the status says the rest
+            shaping = ready = -1
+        if shaping >= gateways and ready >= nodes:
+            return
+        time.sleep(READY_CHECK_PERIOD_S)

@@ -137,10 +137,12 @@ class _Nothing:
 
 
 def start_redirection(
-    config: dict, redis_client: redis.Redis, timeout: float = 120.0
+    config: dict, redis_client: redis.Redis, timeout: float = 120.0, on_gateways=None
 ) -> Redirection | _Nothing:
     """Wait for every network's gateway, then route the app protocols through them.
 
+    `on_gateways(announcements)` is called once every gateway has announced itself, before the
+    routes go in (the node records when: a step of its time to ready).
     Raises ReadinessTimeout if a gateway does not announce itself within `timeout` seconds, and
     NetworkSetupError if this node has no interface on one of its networks.
     """
@@ -149,6 +151,8 @@ def start_redirection(
         return _Nothing()
     redirection = Redirection(config, redis_client, networks)
     announcements = wait_for_gateways(redis_client, config, [net["name"] for net in networks], timeout)
+    if on_gateways is not None:
+        on_gateways(announcements)
     try:
         redirection.install(announcements)
     except Exception:

@@ -49,13 +49,24 @@ def _prepare_app(config: dict):
     return func, params
 
 
-async def _start_redirection(config: dict):
-    """Route the app's traffic through the networks' gateways (network plane); None without networks."""
+async def _start_redirection(config: dict, writer: MetricsWriter):
+    """Route the app's traffic through the networks' gateways (network plane); None without networks.
+
+    Records the steps of the node's time to ready: every gateway announced, then routes installed.
+    """
     if not config.get("networks"):
         return None
     from wotemu_runtime.net.redirect import start_redirection  # only nodes on networks need the plane
 
-    return await asyncio.to_thread(start_redirection, config, store.connect(config))
+    def announced(found: dict) -> None:
+        gateways = ", ".join(f"{net} at {found[net]['address']}" for net in sorted(found))
+        writer.write("lifecycle", event="gateways", detail=gateways)
+
+    redirection = await asyncio.to_thread(
+        start_redirection, config, store.connect(config), on_gateways=announced
+    )
+    writer.write("lifecycle", event="routed", detail=f"via {sorted(redirection.gateways.items())}")
+    return redirection
 
 
 def _mark_ready(config: dict) -> None:
@@ -92,7 +103,7 @@ async def _serve(config: dict, func, params: dict, writer: MetricsWriter) -> int
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    redirection = await _start_redirection(config)
+    redirection = await _start_redirection(config, writer)
     servient = build_servient(config, writer)
     wot = await servient.start()
     wot.set_exposed_thing_class(TimedExposedThing)
