@@ -304,7 +304,7 @@ def _stop_waves(topology: Topology) -> list[list[str]]:
         wave = [name for name in running if name not in consumed] or running
         waves.append(wave)
         running = [name for name in running if name not in wave]
-    return [*waves, [b.name for b in topology.brokers] + [f"gw_{n.name}" for n in topology.networks]]
+    return [*waves, [b.name for b in topology.brokers] + [gateway_name(n.name) for n in topology.networks]]
 
 
 def stopped(stack_model: dict, waves: int) -> dict:
