@@ -519,6 +519,7 @@ def probes(seed: int, tasks: Tasks) -> list[dict]:
                     "received": len(rtts),
                     "bytes_sent": 60 * sent,
                     "packet_bytes": 60,
+                    "interval_s": 0.01,
                     "rtt_ms": [round(float(rtt), 3) for rtt in rtts],
                 }
             )

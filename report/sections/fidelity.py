@@ -136,8 +136,10 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
             note(
                 f"UDP echo round trips between two tasks of each network, marked and routed like the apps' "
                 f"traffic; {sent:,} bytes of requests in all (the echoes as many). Delay: the median one-way "
-                "(half the round trip), within max(2 %, 0.5 ms) of its 95 % interval; loss: inside its 95 % "
-                "interval. A verdict left blank is no verdict (see the note)."
+                "(half the round trip) against the median the configured conditions give this probe's packet "
+                "train under netem's rules (with a rate, a packet waits for the one before it, so jitter "
+                "raises the median above the configured delay), within max(2 %, 0.5 ms) of the measured "
+                "median's 95 % interval; loss: inside its 95 % interval. A blank verdict is no verdict."
             ),
             table(
                 probes,

@@ -67,6 +67,7 @@ FIELDS: dict[str, dict[str, type | None]] = {
         "received": int,  # distinct requests answered
         "bytes_sent": int,  # IP bytes of the requests (the echoes add as many)
         "packet_bytes": int,  # IP size of one request
+        "interval_s": float,  # between two requests
         "rtt_ms": None,  # the answered round trips, in ms, in send order
     },
 }

@@ -107,6 +107,7 @@ class Probes:
         self.addresses = addresses  # network -> this task's address on it
         self.intervals = {net["name"]: interval_s(net.get("rate_bps")) for net in config["networks"]}
         self.period = config["probes"]["period_s"]
+        self.tick = self.period / TICKS_PER_PERIOD
         self.packets = config["probes"]["packets"]
         self.task = task_name()
         self.responder = Responder()
@@ -120,7 +121,7 @@ class Probes:
             self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.period / TICKS_PER_PERIOD):
+        while not self._stop.wait(self.tick):
             self._attempt_all()
 
     def _attempt_all(self) -> None:
@@ -135,44 +136,62 @@ class Probes:
         entry = json.dumps({"address": self.addresses[network], "t": time.time()})
         self.client.hset(keys.probe_peers(self.config["run_id"], network), self.task, entry)
 
-    def _peers(self, network: str) -> list[tuple[str, str]]:
-        """(task, address) of the other tasks offering on `network`, the most recently seen first."""
-        fresh_after = time.time() - (3 * self.period / TICKS_PER_PERIOD if self.period else float("inf"))
+    def _peers(self, network: str) -> list[tuple[str, str, float]]:
+        """(task, address, offered at) of the other tasks offering on `network`, most recent first."""
+        fresh_after = time.time() - (3 * self.tick if self.period else float("inf"))
         entries = self.client.hgetall(keys.probe_peers(self.config["run_id"], network))
         found = []
         for task, raw in entries.items():
             entry = json.loads(raw)
             if task.decode() != self.task and entry["t"] >= fresh_after:
-                found.append((entry["t"], task.decode(), entry["address"]))
-        return [(task, address) for _, task, address in sorted(found, reverse=True)]
+                found.append((task.decode(), entry["address"], entry["t"]))
+        return sorted(found, key=lambda peer: peer[2], reverse=True)
+
+    def _gone(self, network: str, task: str, offered: float) -> bool:
+        """Whether `task` stopped offering itself: a live task refreshes its entry every tick (through
+        Redis, off the shaped path), so a peer that answered nothing is told from a network that
+        lost everything. Without periodic rounds nothing refreshes: then it counts as there."""
+        deadline = time.time() + self.tick + 1.0
+        while self.period and time.time() < deadline and not self._stop.is_set():
+            raw = self.client.hget(keys.probe_peers(self.config["run_id"], network), task)
+            if raw is None:
+                return True
+            if json.loads(raw)["t"] > offered:
+                return False
+            self._stop.wait(0.5)
+        return bool(self.period)
 
     def _attempt(self, network: str) -> None:
         lease = keys.probe_lease(self.config["run_id"], network)
         # The lease lasts one period: the task that takes it runs this period's round.
-        if not self.client.set(lease, self.task, nx=True, ex=int(self.period) or None):
+        if not self.client.set(
+            lease, self.task, nx=True, ex=max(1, round(self.period)) if self.period else None
+        ):
             return
-        peers = self._peers(network)
-        if not peers:  # the first task on the network: the next one to come probes it
+        interval = self.intervals[network]
+        for task, address, offered in self._peers(network):
+            sent, rtts = measure(self.addresses[network], address, self.packets, interval, self._stop)
+            if rtts or not self._gone(network, task, offered):
+                break
+            # Killed since it last offered: its silence says nothing about the network.
+            self.client.hdel(keys.probe_peers(self.config["run_id"], network), task)
+        else:  # no peer (the first task on the network: the next one to come probes it)
             self.client.delete(lease)
             return
         number = self.client.incr(keys.probe_rounds(self.config["run_id"], network))
-        interval = self.intervals[network]
-        for peer in peers[:2]:  # a peer killed since it last offered answers nothing: try one more
-            sent, rtts = measure(self.addresses[network], peer[1], self.packets, interval, self._stop)
-            if rtts:
-                break
         self.writer.write(
             "probes",
             network=network,
             round=number,
-            peer=peer[0],
+            peer=task,
             sent=sent,
             received=len(rtts),
             bytes_sent=sent * PACKET_BYTES,
             packet_bytes=PACKET_BYTES,
+            interval_s=interval,
             rtt_ms=[round(rtt, 4) for rtt in rtts],
         )
-        log.info("probe round %d of %s with %s: %d/%d answered", number, network, peer[0], len(rtts), sent)
+        log.info("probe round %d of %s with %s: %d/%d answered", number, network, task, len(rtts), sent)
 
     def stop(self) -> None:
         self._stop.set()
