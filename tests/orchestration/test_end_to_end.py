@@ -180,13 +180,6 @@ def _probe_rows(bundle: Path) -> list[dict]:
 def test_every_network_was_probed_before_the_apps_and_passed(finished_run):
     """Round 1 of each network ran before its prober's app started, on a correctly shaped network."""
     rows = _probe_rows(finished_run["bundle"])
-    for row in rows:
-        print(
-            {
-                k: row.get(k)
-                for k in ("network", "round", "parameter", "target", "measured", "interval", "pass")
-            }
-        )
     first = {(r["network"], r["parameter"]): r for r in rows if r["round"] == 1}
     assert {key for key in first if key[1] in ("delay_ms", "loss_pct")} == {
         (net, parameter) for net in ("cell", "lan") for parameter in ("delay_ms", "loss_pct")
