@@ -42,7 +42,7 @@ FIELDS: dict[str, dict[str, type | None]] = {
     },
     "traffic": {
         "network": str,
-        "protocol": str,  # http | ws | coap | mqtt | catalogue | other
+        "protocol": str,  # http | ws | coap | mqtt | catalogue | probe | other
         "direction": str,  # request | response
         "packets": int,
         "bytes": int,
@@ -58,6 +58,18 @@ FIELDS: dict[str, dict[str, type | None]] = {
         "versions": None,
     },
     "drops": {"kind": str, "count": int},
+    # One probe round across a network (net/probe.py): round trips of UDP echoes to a peer task.
+    "probes": {
+        "network": str,
+        "round": int,  # 1, 2, ... per network; round 1 runs before the prober's own app starts
+        "peer": str,  # the task that echoed
+        "sent": int,  # echo requests sent
+        "received": int,  # distinct requests answered
+        "bytes_sent": int,  # IP bytes of the requests (the echoes add as many)
+        "packet_bytes": int,  # IP size of one request
+        "interval_s": float,  # between two requests
+        "rtt_ms": None,  # the answered round trips, in ms, in send order
+    },
 }
 
 KINDS = tuple(FIELDS)

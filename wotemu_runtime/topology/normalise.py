@@ -142,10 +142,16 @@ def build_stack_model(
         "redis": service.Store(host="redis", password_file=f"/run/secrets/{SECRET_TARGET}"),
     }
 
+    rates = {n.name: None if n.netem.rate is None else int(n.netem.rate) for n in topology.networks}
+
     def attachments(name: str, networks: list[str]) -> list[service.Attachment]:
         return [
             service.Attachment(
-                name=net, subnet=subnets[net], gateway=gateway_name(net), alias=f"{name}.{net}"
+                name=net,
+                subnet=subnets[net],
+                gateway=gateway_name(net),
+                alias=f"{name}.{net}",
+                rate_bps=rates[net],
             )
             for net in networks
         ]
@@ -253,6 +259,7 @@ def build_stack_model(
             broker_hosts=_broker_hosts(node, topology),
             extra_ports=extra_ports,
             system_period_s=experiment.system_period,
+            probes=_probes(experiment),
         )
         services.append(
             {
@@ -285,6 +292,12 @@ def build_stack_model(
         "stop_waves": _stop_waves(topology),
         "topology": topology.model_dump(mode="json"),
     }
+
+
+def _probes(experiment) -> service.Probes | None:
+    if experiment.probes is False:
+        return None
+    return service.Probes(period_s=experiment.probes.period, packets=experiment.probes.packets)
 
 
 def _stop_waves(topology: Topology) -> list[list[str]]:
