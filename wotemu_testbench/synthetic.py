@@ -81,8 +81,8 @@ OPERATIONS = [  # (thing index, verb, name, weight)
     (1, "readproperty", "state", 0.1),
     (1, "invokeaction", "toggle", 0.05),
 ]
-PROTOCOLS = {"HTTP": 0.35, "WS": 0.25, "COAP": 0.25, "MQTT": 0.15}
-MEDIAN_LATENCY_S = {"HTTP": 0.65, "WS": 0.45, "COAP": 0.4, "MQTT": 0.5}
+PROTOCOLS = {"http": 0.35, "ws": 0.25, "coap": 0.25, "mqtt": 0.15}
+MEDIAN_LATENCY_S = {"http": 0.65, "ws": 0.45, "coap": 0.4, "mqtt": 0.5}
 ERRORS = [
     "TimeoutError: the interaction did not complete in 10 s",
     "ConnectionRefusedError: [Errno 111] Connection refused",
@@ -378,7 +378,7 @@ def events(rng: np.random.Generator, tasks: Tasks, n: int) -> pd.DataFrame:
         who, t = pick(rng, rows, int(n * share), tasks.t0, tasks.t1)
         parts.append({**common(who, t), "side": side, "event": event})
     frame = pd.concat([pd.DataFrame(p) for p in parts], ignore_index=True)
-    frame["protocol"] = np.where(frame["side"] == "consumer", "WS", None)
+    frame["protocol"] = np.where(frame["side"] == "consumer", "ws", None)
     frame["thing_id"], frame["thing_title"] = thing_id, title
     frame["verb"] = np.where(frame["side"] == "consumer", "subscribeevent", "emitevent")
     frame["name"] = "overheat"

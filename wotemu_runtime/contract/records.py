@@ -13,7 +13,7 @@ COMMON_FIELDS: dict[str, type] = {"run_id": str, "service": str, "task": str, "t
 FIELDS: dict[str, dict[str, type | None]] = {
     "interactions": {
         "side": str,  # consumer | producer
-        "protocol": str,  # HTTP | WS | COAP | MQTT; null on the producer side
+        "protocol": str,  # http | ws | coap | mqtt (contract.ports.PROTOCOLS); null on the producer side
         "thing_id": str,
         "thing_title": str,
         "verb": str,
