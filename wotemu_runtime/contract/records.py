@@ -61,6 +61,17 @@ FIELDS: dict[str, dict[str, type | None]] = {
 }
 
 KINDS = tuple(FIELDS)
+OPEN_KINDS = ("info",)  # kinds whose writers may add their own keys
+
+
+def unknown_fields(kind: str, fields) -> list[str]:
+    """The fields a record of `kind` may not carry (every field, for an unknown kind): a writer that
+    names one is out of step with the contract, so a renamed field fails where it is written."""
+    if kind not in FIELDS:
+        return sorted(fields) or [f"(kind {kind!r})"]
+    if kind in OPEN_KINDS:
+        return []
+    return sorted(set(fields) - FIELDS[kind].keys())
 
 
 def total_drops(drops: Iterable[dict]) -> dict[str, int]:
