@@ -62,13 +62,14 @@ def wotemu_stack(document, project_dir, run_id=None, hosts=None, files_dir=None,
     )
 
 
-def wotemu_version(project_dir):
-    """The version of the project in `project_dir` (the one its image is built from), from its contract."""
+def wotemu_image(project_dir):
+    """The runtime image of the project in `project_dir` (`name`, `version`, `tag`), from its contract:
+    that checkout's, which may differ from the installed package the other filters import."""
     path = Path(project_dir, "wotemu_runtime", "contract", "versions.py")
     spec = importlib.util.spec_from_file_location("wotemu_project_versions", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.VERSION
+    return {"name": module.IMAGE_NAME, "version": module.VERSION, "tag": module.image_tag()}
 
 
 class FilterModule:
@@ -81,5 +82,5 @@ class FilterModule:
             "wotemu_hosts": hosts_from_swarm,
             "wotemu_tasks_snapshot": tasks_snapshot,
             "wotemu_run_info": run_info,
-            "wotemu_version": wotemu_version,
+            "wotemu_image": wotemu_image,
         }

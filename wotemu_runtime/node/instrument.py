@@ -18,7 +18,6 @@ from wotemu_runtime.contract.ports import WOTPY_PROTOCOLS
 from wotemu_runtime.node import wotpy_fixes
 
 
-
 def _error_text(ex: BaseException) -> str:
     return f"{type(ex).__name__}: {ex}"
 
