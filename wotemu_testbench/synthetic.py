@@ -332,7 +332,7 @@ def pick(
     return [rows[i] for i in chosen[order]], t[order]
 
 
-def interactions(rng: np.random.Generator, tasks: Tasks, n: int) -> pd.DataFrame:
+def interactions(rng: np.random.Generator, tasks: Tasks, n: int, latency_scale: float = 1.0) -> pd.DataFrame:
     consumers = [r for r in tasks.rows if r["service"] in ("reader", "writer", "flaky")]
     producers = [r for r in tasks.rows if r["service"] == "server"]
     n_producer = n // 5
@@ -342,7 +342,7 @@ def interactions(rng: np.random.Generator, tasks: Tasks, n: int) -> pd.DataFrame
         op = rng.choice(len(OPERATIONS), count, p=[o[3] for o in OPERATIONS])
         protocol = rng.choice(list(PROTOCOLS), count, p=list(PROTOCOLS.values()))
         median = np.vectorize(MEDIAN_LATENCY_S.get)(protocol) if count else np.zeros(0)
-        latency = median * np.exp(rng.normal(0.0, 0.5, count))
+        latency = latency_scale * median * np.exp(rng.normal(0.0, 0.5, count))
         ok = rng.random(count) >= 0.04
         frame = pd.DataFrame(common(who, t))
         frame["side"] = side
@@ -511,8 +511,10 @@ def generate(
     duration: float = 600.0,
     seed: int = 42,
     with_traffic: bool = True,
+    latency_scale: float = 1.0,
 ) -> Path:
-    """Write a synthetic bundle into out_dir (created if needed) and return it."""
+    """Write a synthetic bundle into out_dir (created if needed) and return it. `latency_scale`
+    multiplies every interaction's latency: a design whose true difference is known."""
     if tasks_n < MIN_TASKS:
         raise ValueError(f"--tasks must be at least {MIN_TASKS}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -559,7 +561,7 @@ def generate(
     (out_dir / "tasks.json").write_text(json.dumps(tasks.json(), indent=2))
     n_events = interactions_n // 5 if events_n is None else events_n
     tables = {
-        "interactions": interactions(rng, tasks, interactions_n) if interactions_n else None,
+        "interactions": interactions(rng, tasks, interactions_n, latency_scale) if interactions_n else None,
         "events": events(rng, tasks, n_events) if n_events else None,
         "system": system(rng, tasks, topo),
         "traffic": traffic(rng, tasks) if with_traffic else None,
