@@ -44,10 +44,11 @@ def wotemu_topology(source, project_dir):
         raise AnsibleFilterError(f"the topology is not valid; nothing was deployed:\n{ex}") from None
 
 
-def wotemu_stack(document, project_dir, run_id=None, hosts=None, files_dir=None, duration=0):
+def wotemu_stack(document, project_dir, run_id=None, hosts=None, files_dir=None, duration=0, seed=None):
     """The stack model of a validated topology document (checked against the swarm's `hosts` if given).
 
-    `duration` (seconds; 0 = the topology's) is the `experiment_duration` override."""
+    `duration` (seconds; 0 = the topology's) is the `experiment_duration` override, `seed` (None = the
+    topology's) the `experiment_seed` one (a trial's)."""
     try:
         topology = topology_of(_plain(document), _plain(hosts))
     except TopologyError as ex:
@@ -59,6 +60,7 @@ def wotemu_stack(document, project_dir, run_id=None, hosts=None, files_dir=None,
         base_dir=Path(project_dir),
         files_dir=files_dir,
         duration=float(duration) or None,
+        seed=None if seed is None else int(seed),
     )
 
 

@@ -1,4 +1,5 @@
-"""`wotemu compare A B [C ...]`: designs side by side, on one standalone page like the report's.
+"""`wotemu compare A B [C ...]`: designs side by side, on one standalone page like the report's
+(and, for one design, the page of a trial set: `wotemu run --repeat`).
 
 The first design is the baseline: each other design's figures are shown as differences from it,
 with their intervals and a verdict where the interval excludes zero (report/trials.py says how).
@@ -41,7 +42,8 @@ def _designs_section(designs: list[Design]) -> Section:
     section.add(table(frame, "designs", columns))
     section.add(
         note(
-            f"{designs[0].label} is the baseline. Each figure is the mean over a design's trials with its "
+            (f"{designs[0].label} is the baseline. " if len(designs) > 1 else "")
+            + "Each figure is the mean over a design's trials with its "
             f"{LEVEL:.0%} Student t interval in brackets; a difference has its Welch t interval, and a "
             "verdict when that interval excludes zero. A design with fewer than "
             f"{MIN_TRIALS} trials gets no interval, and differences with it get no verdict."
@@ -153,13 +155,12 @@ def _topologies_section(designs: list[Design]) -> Section:
 def build(designs: list[Design]) -> list[Section]:
     summaries = [summary(one) for one in designs]
     differences = {other.label: difference(designs[0], other) for other in designs[1:]}
-    return [
-        _designs_section(designs),
-        _verdicts_section(differences),
-        _figures_section(designs, summaries, differences),
-        _distributions_section(designs),
-        _topologies_section(designs),
-    ]
+    sections = [_designs_section(designs), _figures_section(designs, summaries, differences)]
+    sections.append(_distributions_section(designs))
+    if len(designs) > 1:  # a trial set alone: nothing to set against
+        sections[1:1] = [_verdicts_section(differences)]
+        sections.append(_topologies_section(designs))
+    return sections
 
 
 def render(designs: list[Design], sections: list[Section]) -> str:
