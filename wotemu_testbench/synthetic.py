@@ -84,8 +84,8 @@ OPERATIONS = [  # (thing index, verb, name, weight)
     (1, "readproperty", "state", 0.1),
     (1, "invokeaction", "toggle", 0.05),
 ]
-PROTOCOLS = {"HTTP": 0.35, "WS": 0.25, "COAP": 0.25, "MQTT": 0.15}
-MEDIAN_LATENCY_S = {"HTTP": 0.65, "WS": 0.45, "COAP": 0.4, "MQTT": 0.5}
+PROTOCOLS = {"http": 0.35, "ws": 0.25, "coap": 0.25, "mqtt": 0.15}
+MEDIAN_LATENCY_S = {"http": 0.65, "ws": 0.45, "coap": 0.4, "mqtt": 0.5}
 ERRORS = [
     "TimeoutError: the interaction did not complete in 10 s",
     "ConnectionRefusedError: [Errno 111] Connection refused",
@@ -335,7 +335,7 @@ def pick(
     return [rows[i] for i in chosen[order]], t[order]
 
 
-def interactions(rng: np.random.Generator, tasks: Tasks, n: int) -> pd.DataFrame:
+def interactions(rng: np.random.Generator, tasks: Tasks, n: int, latency_scale: float = 1.0) -> pd.DataFrame:
     consumers = [r for r in tasks.rows if r["service"] in ("reader", "writer", "flaky")]
     producers = [r for r in tasks.rows if r["service"] == "server"]
     n_producer = n // 5
@@ -345,7 +345,7 @@ def interactions(rng: np.random.Generator, tasks: Tasks, n: int) -> pd.DataFrame
         op = rng.choice(len(OPERATIONS), count, p=[o[3] for o in OPERATIONS])
         protocol = rng.choice(list(PROTOCOLS), count, p=list(PROTOCOLS.values()))
         median = np.vectorize(MEDIAN_LATENCY_S.get)(protocol) if count else np.zeros(0)
-        latency = median * np.exp(rng.normal(0.0, 0.5, count))
+        latency = latency_scale * median * np.exp(rng.normal(0.0, 0.5, count))
         ok = rng.random(count) >= 0.04
         frame = pd.DataFrame(common(who, t))
         frame["side"] = side
@@ -381,7 +381,7 @@ def events(rng: np.random.Generator, tasks: Tasks, n: int) -> pd.DataFrame:
         who, t = pick(rng, rows, int(n * share), tasks.t0, tasks.t1)
         parts.append({**common(who, t), "side": side, "event": event})
     frame = pd.concat([pd.DataFrame(p) for p in parts], ignore_index=True)
-    frame["protocol"] = np.where(frame["side"] == "consumer", "WS", None)
+    frame["protocol"] = np.where(frame["side"] == "consumer", "ws", None)
     frame["thing_id"], frame["thing_title"] = thing_id, title
     frame["verb"] = np.where(frame["side"] == "consumer", "subscribeevent", "emitevent")
     frame["name"] = "overheat"
@@ -545,8 +545,10 @@ def generate(
     duration: float = 600.0,
     seed: int = 42,
     with_traffic: bool = True,
+    latency_scale: float = 1.0,
 ) -> Path:
-    """Write a synthetic bundle into out_dir (created if needed) and return it."""
+    """Write a synthetic bundle into out_dir (created if needed) and return it. `latency_scale`
+    multiplies every interaction's latency: a design whose true difference is known."""
     if tasks_n < MIN_TASKS:
         raise ValueError(f"--tasks must be at least {MIN_TASKS}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -577,7 +579,7 @@ def generate(
     (out_dir / "tasks.json").write_text(json.dumps(tasks.json(), indent=2))
     n_events = interactions_n // 5 if events_n is None else events_n
     tables = {
-        "interactions": interactions(rng, tasks, interactions_n) if interactions_n else None,
+        "interactions": interactions(rng, tasks, interactions_n, latency_scale) if interactions_n else None,
         "events": events(rng, tasks, n_events) if n_events else None,
         "system": system(rng, tasks, topo),
         "traffic": traffic(rng, tasks) if with_traffic else None,

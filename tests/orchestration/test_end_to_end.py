@@ -140,7 +140,7 @@ def test_bundle_holds_interactions_from_every_reader_replica(finished_run):
     }
     slots = {task.split(".")[1] for task in readers}
     assert slots == {"1", "2"}
-    assert {r["protocol"] for r in interactions if r["side"] == "consumer"} <= {"HTTP", "WS", "COAP"}
+    assert {r["protocol"] for r in interactions if r["side"] == "consumer"} <= {"http", "ws", "coap"}
 
 
 def test_system_metrics_for_every_task(finished_run):

@@ -13,7 +13,7 @@ COMMON_FIELDS: dict[str, type] = {"run_id": str, "service": str, "task": str, "t
 FIELDS: dict[str, dict[str, type | None]] = {
     "interactions": {
         "side": str,  # consumer | producer
-        "protocol": str,  # HTTP | WS | COAP | MQTT; null on the producer side
+        "protocol": str,  # http | ws | coap | mqtt (contract.ports.PROTOCOLS); null on the producer side
         "thing_id": str,
         "thing_title": str,
         "verb": str,
@@ -73,6 +73,17 @@ FIELDS: dict[str, dict[str, type | None]] = {
 }
 
 KINDS = tuple(FIELDS)
+OPEN_KINDS = ("info",)  # kinds whose writers may add their own keys
+
+
+def unknown_fields(kind: str, fields) -> list[str]:
+    """The fields a record of `kind` may not carry (every field, for an unknown kind): a writer that
+    names one is out of step with the contract, so a renamed field fails where it is written."""
+    if kind not in FIELDS:
+        return sorted(fields) or [f"(kind {kind!r})"]
+    if kind in OPEN_KINDS:
+        return []
+    return sorted(set(fields) - FIELDS[kind].keys())
 
 
 def total_drops(drops: Iterable[dict]) -> dict[str, int]:

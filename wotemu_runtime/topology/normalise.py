@@ -119,18 +119,25 @@ def build_stack_model(
     image: str | None = None,
     files_dir: str | None = None,
     duration: float | None = None,
+    seed: int | None = None,
 ) -> dict:
     """Everything the stack template needs, for one run of `topology`.
 
     `files_dir` is where the app files will be on the host that deploys (default: where they are).
-    `duration` (seconds) overrides experiment.duration; the model records what was overridden.
+    `duration` (seconds) overrides experiment.duration and `seed` experiment.seed (a trial's); the
+    model records what was overridden.
     """
     base_dir = base_dir or Path.cwd()
-    overrides = {}
-    if duration and duration != topology.experiment.duration:
-        overrides["experiment.duration"] = {"topology": topology.experiment.duration, "in_force": duration}
-        experiment = topology.experiment.model_copy(update={"duration": duration})
-        topology = topology.model_copy(update={"experiment": experiment})
+    overrides, in_force = {}, {}
+    for key, value in (("duration", duration), ("seed", seed)):
+        if value is not None and value != getattr(topology.experiment, key):
+            overrides[f"experiment.{key}"] = {
+                "topology": getattr(topology.experiment, key),
+                "in_force": value,
+            }
+            in_force[key] = value
+    if in_force:
+        topology = topology.model_copy(update={"experiment": topology.experiment.model_copy(update=in_force)})
     experiment = topology.experiment
     stack = experiment.name
     subnets = _subnets(topology)
