@@ -21,7 +21,7 @@ from report.bundle import Bundle
 from report.plots import TimeAxis
 from report.timeseries import bucket
 
-ROUND_TRIPS = {"HTTP": 2, "WS": 1, "COAP": 1, "MQTT": 2}
+ROUND_TRIPS = {"http": 2, "ws": 1, "coap": 1, "mqtt": 2}
 SATURATED_SHARE = 0.9  # the run's containers used ≥ 90 % of the host's cores
 
 
@@ -55,7 +55,7 @@ def _network_of(spec: dict) -> str | None:
 
 
 def _bytes_per_call(bundle: Bundle, calls: pd.DataFrame) -> dict[tuple[str, str], float]:
-    """(network, PROTOCOL) -> bytes the gateway counted for the protocol per consumer call of it."""
+    """(network, protocol) -> bytes the gateway counted for the protocol per consumer call of it."""
     traffic = bundle.tables["traffic"]
     if traffic.empty:
         return {}
@@ -64,7 +64,7 @@ def _bytes_per_call(bundle: Bundle, calls: pd.DataFrame) -> dict[tuple[str, str]
     per_protocol = totals.groupby(level=["network", "protocol"], observed=True).sum()
     counted = calls.groupby(["network", "protocol"]).size()
     return {
-        (net, proto): per_protocol.get((net, proto.lower()), 0) / count
+        (net, proto): per_protocol.get((net, proto), 0) / count
         for (net, proto), count in counted.items()
         if count
     }
