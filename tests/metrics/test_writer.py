@@ -113,3 +113,12 @@ def test_redis_killed_and_restarted_mid_run_loses_nothing(redis_server, tmp_path
     values = [r["value"] for r in redis_server.records("test-restart", "app")]
     assert sorted(values) == list(range(count))  # each exactly once
     assert "Redis unreachable" in (tmp_path / "producer.log").read_text()  # the outage did happen
+
+
+def test_redis_never_back_every_record_is_counted_at_close(config, redis_server):
+    writer = MetricsWriter(config, buffer_max=30, flush_interval_s=0.05, max_backoff_s=0.2)
+    redis_server.kill()
+    for index in range(100):
+        writer.write("app", metric="m", value=index, data={})
+    time.sleep(0.5)  # the writer has tried: its `drops` record for the 70 is in flight, unsent
+    assert writer.close(1) == 100

@@ -3,6 +3,10 @@
 The writers write them, the exporter makes one file per kind, the report reads them with these
 types and the synthetic bundles are checked against them. `None` marks free JSON (a number or an
 object the kind does not fix). Records may carry more fields (info's role-specific keys).
+
+Every field is present in every record. A field may be null unless it is in `REQUIRED`: the
+fields without which a record means nothing (when, where, what happened). `problem()` checks one
+record against these models; the report sets aside, and counts, every record it refuses.
 """
 
 from collections import Counter
@@ -61,6 +65,48 @@ FIELDS: dict[str, dict[str, type | None]] = {
 }
 
 KINDS = tuple(FIELDS)
+
+REQUIRED: dict[str, set[str]] = {
+    "interactions": {"side", "verb", "name", "latency_s", "ok"},
+    "events": {"side", "verb", "name", "event"},
+    "system": {"cpu_pct", "mem_bytes"},
+    "traffic": {"network", "protocol", "direction", "packets", "bytes"},
+    "app": {"metric"},
+    "lifecycle": {"event"},
+    "info": set(),
+    "drops": {"kind", "count"},
+}
+
+
+def _is(value, kind: type | None) -> bool:
+    if kind is None:
+        return True
+    if isinstance(value, bool):  # bool is an int to Python, never a number to a record
+        return kind is bool
+    if kind is float:
+        return isinstance(value, int | float)
+    return isinstance(value, kind)
+
+
+def problem(kind: str, record) -> tuple[str | None, str] | None:
+    """Why `record` is not a valid record of `kind`: (field or None, message); None if it is valid."""
+    if not isinstance(record, dict):
+        return None, f"not a JSON object but {type(record).__name__}"
+    for field, field_type in {**COMMON_FIELDS, **FIELDS[kind]}.items():
+        if field not in record:
+            return field, "missing"
+        value = record[field]
+        if value is None:
+            if field in COMMON_FIELDS or field in REQUIRED[kind]:
+                return field, "null"
+        elif not _is(value, field_type):
+            return field, f"{type(value).__name__} {_short(value)}, expected {field_type.__name__}"
+    return None
+
+
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def total_drops(drops: Iterable[dict]) -> dict[str, int]:
