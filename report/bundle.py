@@ -87,7 +87,8 @@ class SetAside:
 
     def __str__(self) -> str:
         reasons = "; ".join(f"{reason} ({count:,})" for reason, count in self.reasons.most_common(3))
-        return f"{self.path.name}: {self.count:,} records set aside — {reasons}; first: {', '.join(self.examples)}"
+        first = ", ".join(self.examples)
+        return f"{self.path.name}: {self.count:,} records set aside — {reasons}; first: {first}"
 
 
 @dataclass

@@ -2,7 +2,6 @@
 record is set aside instead: test_set_aside.py), and
 `wotemu report` exits with code 1 and that message."""
 
-import gzip
 import json
 import shutil
 import subprocess

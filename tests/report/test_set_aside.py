@@ -64,7 +64,7 @@ def test_one_record_without_ok(bundle):
     loaded = load(bundle)
     assert loaded.set_aside["interactions"].examples == ["line 51: ok: missing"]
     assert loaded.tables["interactions"]["ok"].dtype == "bool"
-    html, report = report_of(bundle)
+    html, _ = report_of(bundle)
     assert "1 records set aside — ok: missing (1)" in html
 
 
