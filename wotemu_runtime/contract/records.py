@@ -66,6 +66,10 @@ FIELDS: dict[str, dict[str, type | None]] = {
 
 KINDS = tuple(FIELDS)
 
+# The last words of a writer that could not store everything, on its container's log: this mark,
+# then {kind: count} as JSON. The stop reads them into run.json's `unstored`.
+UNSTORED_MARK = "records not stored: "
+
 REQUIRED: dict[str, set[str]] = {
     "interactions": {"side", "verb", "name", "latency_s", "ok"},
     "events": {"side", "verb", "name", "event"},

@@ -2,10 +2,11 @@
 
 import gzip
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from wotemu_runtime.contract.records import total_drops
+from wotemu_runtime.contract.records import UNSTORED_MARK, total_drops
 
 SCHEMA_VERSION = 1
 
@@ -37,6 +38,18 @@ def drops(bundle: Path) -> dict[str, int]:
     return total_drops(_records(bundle, "drops"))
 
 
+def unstored(last_words: dict[str, dict]) -> dict[str, dict[str, int]]:
+    """Records each service's writers said they could not store as they exited ({service: {kind:
+    count}}), from the last log lines of its containers (the results role's `wotemu_last_words`)."""
+    totals: dict[str, Counter] = {}
+    for container in last_words.values():
+        for line in container.get("lines") or ():
+            if UNSTORED_MARK in line:
+                counts = json.loads(line.split(UNSTORED_MARK, 1)[1])
+                totals.setdefault(container["service"], Counter()).update(counts)
+    return {service: dict(sorted(counts.items())) for service, counts in sorted(totals.items())}
+
+
 def ended_at(started_at: str | None, duration_s: float | None, stop_began: str) -> str:
     """The run's end: its start plus the duration in force, or the stop if that came first."""
     if started_at is None or duration_s is None:
@@ -66,6 +79,7 @@ def run_info(
     stop_began: str,
     stopped_at: str,
     not_collected: list[dict] | None = None,
+    last_words: dict[str, dict] | None = None,
 ) -> dict:
     """`run_state` is what the deploy phase kept: `started_at`, `duration_s` and `overrides`."""
     path = Path(bundle)
@@ -85,6 +99,8 @@ def run_info(
         "gateways": gateways(path),
         "probes": [],  # no probes are run yet; the key stays so the bundle's shape does not change
         "drops": drops(path),
+        # Records that never reached the store, as their writers counted them at exit.
+        "unstored": unstored(last_words or {}),
         # What the stop could not collect ({"what", "why"}): the bundle is incomplete there.
         "not_collected": not_collected or [],
     }

@@ -23,12 +23,11 @@ import redis
 
 from wotemu_runtime.config import task_name
 from wotemu_runtime.contract import keys
+from wotemu_runtime.contract.records import UNSTORED_MARK
 from wotemu_runtime.metrics import store
 
 log = logging.getLogger(__name__)
 
-# The last words of a writer that could not store everything: this mark, then {kind: count} as JSON.
-UNSTORED_MARK = "records not stored: "
 
 # KEYS = [writers hash, stream of record 1, stream of record 2, ...]
 # ARGV = [writer id, batch sequence number, record 1 JSON, record 2 JSON, ...]
