@@ -117,3 +117,16 @@ def test_free_form_kinds_are_checked_too(bundle):
 
 def test_a_valid_bundle_sets_nothing_aside(bundle):
     assert load(bundle).set_aside == {}
+
+
+def test_records_not_stored_are_a_health_warning(bundle):
+    path = bundle / "run.json"
+    run = json.loads(path.read_text())
+    run["unstored"] = {"reader": {"app": 12, "lifecycle": 1}}
+    path.write_text(json.dumps(run))
+    html, report = report_of(bundle)
+    expected = (
+        "Service reader: records not stored (its writer could not reach the store): 12 app, 1 lifecycle."
+    )
+    assert expected in html
+    assert expected in [row["warning"] for row in report["tables"]["health_warnings"]]
