@@ -286,6 +286,8 @@ def read_table(path: Path, kind: str) -> tuple[pd.DataFrame, SetAside | None]:
 
 def free_form_frame(valid: list[dict], fields: dict) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(valid)
+    for name in fields.keys() - set(frame.columns):  # a field that may be absent, absent everywhere
+        frame[name] = None
     for name, kind_type in fields.items():
         if kind_type is not None and pa.types.is_string(kind_type):
             frame[name] = frame[name].astype("category")

@@ -4,8 +4,8 @@ The writers write them, the exporter makes one file per kind, the report reads t
 types and the synthetic bundles are checked against them. `None` marks free JSON (a number or an
 object the kind does not fix). Records may carry more fields (info's role-specific keys).
 
-Every field is present in every record. A field may be null unless it is in `REQUIRED`: the
-fields without which a record means nothing (when, where, what happened). `problem()` checks one
+A field may be null (or absent) unless it is common or in `REQUIRED`: the fields without which a
+record means nothing (when, where, what happened). `problem()` checks one
 record against these models; the report sets aside, and counts, every record it refuses.
 """
 
@@ -97,12 +97,11 @@ def problem(kind: str, record) -> tuple[str | None, str] | None:
     if not isinstance(record, dict):
         return None, f"not a JSON object but {type(record).__name__}"
     for field, field_type in {**COMMON_FIELDS, **FIELDS[kind]}.items():
-        if field not in record:
-            return field, "missing"
-        value = record[field]
+        required = field in COMMON_FIELDS or field in REQUIRED[kind]
+        value = record.get(field)
         if value is None:
-            if field in COMMON_FIELDS or field in REQUIRED[kind]:
-                return field, "null"
+            if required:
+                return field, "missing" if field not in record else "null"
         elif not _is(value, field_type):
             return field, f"{type(value).__name__} {_short(value)}, expected {field_type.__name__}"
     return None
