@@ -104,6 +104,8 @@ def test_every_numbered_record_is_in_the_bundle_or_counted(run):
     assert counts["tasks"] == 1 and counts["produced"] > 1000
     assert (counts["duplicates"], counts["stray"]) == (0, 0)
     assert counts["missing"] == counts["counted"]
+    # The stop followed every wave's containers on every node (their counts would be in `unstored`).
+    assert json.loads((run["bundle"] / "run.json").read_text())["not_collected"] == []
 
 
 def test_the_killed_replica_shows_in_tasks_json_and_the_report(run):
