@@ -50,6 +50,18 @@ def unstored(last_words: dict[str, dict]) -> dict[str, dict[str, int]]:
     return {service: dict(sorted(counts.items())) for service, counts in sorted(totals.items())}
 
 
+def exited_before_the_stop(bundle: Path) -> dict[str, dict]:
+    """The log tails of the tasks that had exited by the snapshot (a replica that failed and was
+    replaced mid-run), in the followers' shape: their last words are in tasks.json only."""
+    path = bundle / "tasks.json"
+    tasks = json.loads(path.read_text()) if path.exists() else []
+    return {
+        task["task"]: {"service": task["service"], "lines": task["logs_tail"]}
+        for task in tasks
+        if task.get("state") != "running" and isinstance(task.get("logs_tail"), list)
+    }
+
+
 def ended_at(started_at: str | None, duration_s: float | None, stop_began: str) -> str:
     """The run's end: its start plus the duration in force, or the stop if that came first."""
     if started_at is None or duration_s is None:
@@ -100,7 +112,7 @@ def run_info(
         "probes": [],  # no probes are run yet; the key stays so the bundle's shape does not change
         "drops": drops(path),
         # Records that never reached the store, as their writers counted them at exit.
-        "unstored": unstored(last_words or {}),
+        "unstored": unstored({**exited_before_the_stop(path), **(last_words or {})}),
         # What the stop could not collect ({"what", "why"}): the bundle is incomplete there.
         "not_collected": not_collected or [],
     }
