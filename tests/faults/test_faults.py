@@ -20,6 +20,8 @@ from tests.conftest import ROOT, require_command
 from wotemu_runtime.cli import main as wotemu
 from wotemu_testbench.accounting import account, read
 
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
+
 TOPOLOGY = Path(__file__).parent / "faults.yml"
 STACK = "wtest-faults"
 GATEWAY_GAP_S = 10.0

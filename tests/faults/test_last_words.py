@@ -6,6 +6,7 @@ import threading
 import time
 
 import docker
+import pytest
 
 from tests.conftest import ROOT, require_command
 from wotemu_runtime.contract.records import UNSTORED_MARK
@@ -24,6 +25,7 @@ def module():
     return loaded
 
 
+@pytest.mark.docker
 def test_last_words_of_a_container_removed_as_it_exits():
     require_command("docker")
     client = docker.from_env()
