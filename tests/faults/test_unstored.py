@@ -35,6 +35,13 @@ def test_replicas_that_exited_before_the_stop_count_too(tmp_path):
     (tmp_path / "tasks.json").write_text(json.dumps(tasks))
     words = {"c1": {"service": "reader", "lines": [UNSTORED_MARK + '{"app": 1}']}}
     info = run_info(
-        {"run_id": "r", "stack": "s", "topology": {}}, str(tmp_path), [], {}, {}, NOW, NOW, last_words=words
+        {"run_id": "r", "stack": "s", "topology": {}, "services": []},
+        str(tmp_path),
+        [],
+        {},
+        {},
+        NOW,
+        NOW,
+        last_words=words,
     )
     assert info["unstored"] == {"reader": {"app": 5}}

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from wotemu_runtime.contract.records import UNSTORED_MARK, total_drops
+from wotemu_runtime.control.probes import probe_results
 
 SCHEMA_VERSION = 1
 
@@ -32,6 +33,16 @@ def gateways(bundle: Path) -> dict:
                 "interface": info.get("interface"),
             }
     return found
+
+
+def probes(bundle: Path, stack_model: dict) -> list[dict]:
+    """The probe rounds judged against the conditions the stack gave each network's gateway."""
+    configured = {
+        service["config"]["network"]: service["config"]["netem"]
+        for service in stack_model["services"]
+        if service["role"] == "gateway"
+    }
+    return probe_results(_records(bundle, "probes"), configured)
 
 
 def drops(bundle: Path) -> dict[str, int]:
@@ -109,7 +120,7 @@ def run_info(
         "ended_at": ended_at(started_at, run_state.get("duration_s"), stop_began),
         "stopped_at": stopped_at,
         "gateways": gateways(path),
-        "probes": [],  # no probes are run yet; the key stays so the bundle's shape does not change
+        "probes": probes(path, stack_model),
         "drops": drops(path),
         # Records that never reached the store, as their writers counted them at exit.
         "unstored": unstored({**exited_before_the_stop(path), **(last_words or {})}),
