@@ -3,6 +3,10 @@
 The writers write them, the exporter makes one file per kind, the report reads them with these
 types and the synthetic bundles are checked against them. `None` marks free JSON (a number or an
 object the kind does not fix). Records may carry more fields (info's role-specific keys).
+
+A field may be null (or absent) unless it is common or in `REQUIRED`: the fields without which a
+record means nothing (when, where, what happened). `problem()` checks one
+record against these models; the report sets aside, and counts, every record it refuses.
 """
 
 from collections import Counter
@@ -84,6 +88,53 @@ def unknown_fields(kind: str, fields) -> list[str]:
     if kind in OPEN_KINDS:
         return []
     return sorted(set(fields) - FIELDS[kind].keys())
+
+
+# The last words of a writer that could not store everything, on its container's log: this mark,
+# then {kind: count} as JSON. The stop reads them into run.json's `unstored`.
+UNSTORED_MARK = "records not stored: "
+
+REQUIRED: dict[str, set[str]] = {
+    "interactions": {"side", "verb", "name", "latency_s", "ok"},
+    "events": {"side", "verb", "name", "event"},
+    "system": {"cpu_pct", "mem_bytes"},
+    "traffic": {"network", "protocol", "direction", "packets", "bytes"},
+    "app": {"metric"},
+    "lifecycle": {"event"},
+    "info": set(),
+    "drops": {"kind", "count"},
+    "probes": {"network", "round", "peer", "sent", "received"},
+}
+
+
+def _is(value, kind: type | None) -> bool:
+    if kind is None:
+        return True
+    if isinstance(value, bool):  # bool is an int to Python, never a number to a record
+        return kind is bool
+    if kind is float:
+        return isinstance(value, int | float)
+    return isinstance(value, kind)
+
+
+def problem(kind: str, record) -> tuple[str | None, str] | None:
+    """Why `record` is not a valid record of `kind`: (field or None, message); None if it is valid."""
+    if not isinstance(record, dict):
+        return None, f"not a JSON object but {type(record).__name__}"
+    for field, field_type in {**COMMON_FIELDS, **FIELDS[kind]}.items():
+        required = field in COMMON_FIELDS or field in REQUIRED[kind]
+        value = record.get(field)
+        if value is None:
+            if required:
+                return field, "missing" if field not in record else "null"
+        elif not _is(value, field_type):
+            return field, f"{type(value).__name__} {_short(value)}, expected {field_type.__name__}"
+    return None
+
+
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def total_drops(drops: Iterable[dict]) -> dict[str, int]:

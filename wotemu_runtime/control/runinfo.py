@@ -2,10 +2,11 @@
 
 import gzip
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from wotemu_runtime.contract.records import total_drops
+from wotemu_runtime.contract.records import UNSTORED_MARK, total_drops
 from wotemu_runtime.control.probes import probe_results
 
 SCHEMA_VERSION = 1
@@ -48,6 +49,30 @@ def drops(bundle: Path) -> dict[str, int]:
     return total_drops(_records(bundle, "drops"))
 
 
+def unstored(last_words: dict[str, dict]) -> dict[str, dict[str, int]]:
+    """Records each service's writers said they could not store as they exited ({service: {kind:
+    count}}), from the last log lines of its containers (the results role's `wotemu_last_words`)."""
+    totals: dict[str, Counter] = {}
+    for container in last_words.values():
+        for line in container.get("lines") or ():
+            if UNSTORED_MARK in line:
+                counts = json.loads(line.split(UNSTORED_MARK, 1)[1])
+                totals.setdefault(container["service"], Counter()).update(counts)
+    return {service: dict(sorted(counts.items())) for service, counts in sorted(totals.items())}
+
+
+def exited_before_the_stop(bundle: Path) -> dict[str, dict]:
+    """The log tails of the tasks that had exited by the snapshot (a replica that failed and was
+    replaced mid-run), in the followers' shape: their last words are in tasks.json only."""
+    path = bundle / "tasks.json"
+    tasks = json.loads(path.read_text()) if path.exists() else []
+    return {
+        task["task"]: {"service": task["service"], "lines": task["logs_tail"]}
+        for task in tasks
+        if task.get("state") != "running" and isinstance(task.get("logs_tail"), list)
+    }
+
+
 def ended_at(started_at: str | None, duration_s: float | None, stop_began: str) -> str:
     """The run's end: its start plus the duration in force, or the stop if that came first."""
     if started_at is None or duration_s is None:
@@ -77,6 +102,7 @@ def run_info(
     stop_began: str,
     stopped_at: str,
     not_collected: list[dict] | None = None,
+    last_words: dict[str, dict] | None = None,
 ) -> dict:
     """`run_state` is what the deploy phase kept: `started_at`, `duration_s` and `overrides`."""
     path = Path(bundle)
@@ -96,6 +122,8 @@ def run_info(
         "gateways": gateways(path),
         "probes": probes(path, stack_model),
         "drops": drops(path),
+        # Records that never reached the store, as their writers counted them at exit.
+        "unstored": unstored({**exited_before_the_stop(path), **(last_words or {})}),
         # What the stop could not collect ({"what", "why"}): the bundle is incomplete there.
         "not_collected": not_collected or [],
     }
