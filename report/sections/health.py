@@ -58,9 +58,13 @@ def warnings(frame: pd.DataFrame) -> list[str]:
 
 
 def record_warnings(bundle: Bundle) -> list[str]:
-    """Records that are in no figure: not stored by their writer (run.json's `unstored`), or in the
-    bundle but not of their kind's model (set aside by the reader)."""
-    out = []
+    """What is in no figure: parts of the run the stop could not collect (run.json's `not_collected`),
+    records not stored by their writer (`unstored`), or in the bundle but not of their kind's model
+    (set aside by the reader)."""
+    out = [
+        f"Not collected: {missing.get('what')} ({missing.get('why')}). The figures below lack it."
+        for missing in bundle.run.get("not_collected") or []
+    ]
     for service, kinds in sorted((bundle.run.get("unstored") or {}).items()):
         counts = ", ".join(f"{count:,} {kind}" for kind, count in sorted(kinds.items()))
         out.append(f"Service {service}: records not stored (its writer could not reach the store): {counts}.")

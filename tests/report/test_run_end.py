@@ -35,3 +35,17 @@ def test_records_after_the_end_are_left_out_and_counted_apart(tmp_path):
     counts = {row["kind"]: row for row in records(page["record-counts"])}
     assert number(counts["interactions"]["records"]) == len(interactions)  # the bundle holds them all
     assert number(counts["interactions"]["after_end"]) == late.sum()
+
+
+def test_what_the_stop_could_not_collect_is_a_warning_at_the_top(tmp_path):
+    bundle = generate(tmp_path / "bundle", interactions_n=500, tasks_n=12)
+    run = json.loads((bundle / "run.json").read_text())
+    run["not_collected"] = [
+        {"what": "log tails and container times of node-2", "why": "timed out after 30 s"}
+    ]
+    (bundle / "run.json").write_text(json.dumps(run))
+    assert wotemu(["report", str(bundle)]) == 0
+    html = (bundle / "report.html").read_text()
+    warning = "Not collected: log tails and container times of node-2 (timed out after 30 s)."
+    assert warning in html
+    assert html.index('<section id="health">') < html.index(warning) < html.index('<table id="health"')
