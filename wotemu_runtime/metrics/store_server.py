@@ -1,30 +1,38 @@
-"""The store role: the stack's redis-server, append-only, with the run's password.
+"""The store role: the stack's redis-server, append-only, one ACL user per role.
 
-The password goes into a generated config file (mode 0600), not onto the command line, so that
-it does not show in `ps`. Every write is fsynced before Redis answers (`appendfsync always`):
-the metrics writers treat an answer as "stored", and must not lose it if Redis is killed.
+The users (contract.acl) go into a generated config file (mode 0600), with their passwords as
+SHA-256 hashes, not onto the command line, so that nothing of them shows in `ps`; Redis's
+default user is off, so no connection works without one of them. Every write is fsynced before
+Redis answers (`appendfsync always`): the metrics writers treat an answer as "stored", and must
+not lose it if Redis is killed.
 """
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
+from wotemu_runtime.contract import acl
 from wotemu_runtime.contract.ports import REDIS_PORT
 
 DEFAULT_DATA_DIR = "/data"
 
 
+def _user_line(user: str, password_file: str, run_id: str) -> str:
+    digest = hashlib.sha256(Path(password_file).read_text().strip().encode()).hexdigest()
+    return " ".join(["user", user, "reset", "on", f"#{digest}", *acl.rules(user, run_id)])
+
+
 def redis_config(config: dict, data_dir: str) -> str:
     store = config["redis"]
-    password = Path(store["password_file"]).read_text().strip()
-    quoted = password.replace("\\", "\\\\").replace('"', '\\"')  # redis.conf string escapes
     lines = [
         f"port {int(store.get('port', REDIS_PORT))}",
         "bind * -::*",
         f"dir {data_dir}",
         "appendonly yes",
         "appendfsync always",
-        f'requirepass "{quoted}"',
+        "user default reset off",
+        *(_user_line(user, path, config["run_id"]) for user, path in sorted(config["users"].items())),
     ]
     return "\n".join(lines) + "\n"
 
