@@ -1,8 +1,7 @@
 """Rendering the stack file from the stack model: the CLI and the Ansible roles (a filter) both call this."""
 
-from pathlib import Path
-
 import json
+from pathlib import Path
 
 import jinja2
 
