@@ -2,8 +2,8 @@
 
 The users (contract.acl) go into a generated config file (mode 0600), with their passwords as
 SHA-256 hashes, not onto the command line, so that nothing of them shows in `ps`; Redis's
-default user is off, so no connection works without one of them. Every write is fsynced before
-Redis answers (`appendfsync always`): the metrics writers treat an answer as "stored", and must
+default user is off (no client can be it), so no connection works without one of them. Every
+write is fsynced before Redis answers (`appendfsync always`): the metrics writers treat an answer as "stored", and must
 not lose it if Redis is killed.
 """
 
@@ -31,7 +31,10 @@ def redis_config(config: dict, data_dir: str) -> str:
         f"dir {data_dir}",
         "appendonly yes",
         "appendfsync always",
-        "user default reset off",
+        # Off, so no connection is the default user; its rights are still every command because
+        # Redis 7.0 checks them when it replays a transaction from the append-only file at start
+        # (without them it refuses the writers' batches and starts with those records missing).
+        "user default reset off ~* &* +@all",
         *(_user_line(user, path, config["run_id"]) for user, path in sorted(config["users"].items())),
     ]
     return "\n".join(lines) + "\n"
