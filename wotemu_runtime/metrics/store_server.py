@@ -3,8 +3,8 @@
 The users (contract.acl) go into a generated config file (mode 0600), with their passwords as
 SHA-256 hashes, not onto the command line, so that nothing of them shows in `ps`; Redis's
 default user is off (no client can be it), so no connection works without one of them. Every
-write is fsynced before Redis answers (`appendfsync always`): the metrics writers treat an answer as "stored", and must
-not lose it if Redis is killed.
+write is fsynced before Redis answers (`appendfsync always`): the metrics writers treat an answer
+as "stored", and must not lose it if Redis is killed.
 """
 
 import hashlib
