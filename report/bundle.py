@@ -26,9 +26,10 @@ _ARROW = {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_
 COMMON_FIELDS = {name: _ARROW[kind] for name, kind in records.COMMON_FIELDS.items()}
 FIELDS = {kind: {name: _ARROW[t] for name, t in fields.items()} for kind, fields in records.FIELDS.items()}
 KINDS = records.KINDS
-# Kinds whose records hold free JSON (app `data`, info's role-specific keys): few records, read
+# Kinds whose records hold free JSON (app `data`, info's role-specific keys, a probe round's round
+# trips): few records, read
 # with the json module so that nested values stay Python objects.
-FREE_FORM = {"app", "info"}
+FREE_FORM = {"app", "info", "probes"}
 
 RUN_KEYS = (
     "schema_version",

@@ -103,6 +103,12 @@ def test_a_node_writes_its_records_and_readiness_and_reads_what_it_needs(store_s
     assert writer.close() == 0 and writer.written["lifecycle"] == 1
     with store.connect(node) as client:
         client.set(keys.ready(RUN, "acl_reader.1.abc"), "{}")
+        peers, lease = keys.probe_peers(RUN, "cell"), keys.probe_lease(RUN, "cell")  # what the probes do
+        client.hset(peers, "acl_reader.1.abc", "{}")
+        assert client.hgetall(peers) and client.hget(peers, "acl_reader.1.abc") == b"{}"
+        assert client.set(lease, "t", nx=True, px=1000) and client.incr(keys.probe_rounds(RUN, "cell")) == 1
+        client.hdel(peers, "acl_reader.1.abc")
+        client.delete(lease)
         assert read_gateway(client, node, "cell")["address"] == "10.0.0.2"
     assert read_window(node) == {"started": 100.0, "ends": 160.0}
     assert admin.xlen(keys.record_stream(RUN, "lifecycle")) == 1
@@ -118,8 +124,10 @@ def test_a_node_cannot_flush_reroute_or_touch_what_is_not_its_own(store_server):
         assert refused(lambda: node.set(keys.window(RUN), "{}"))  # the run's window is the store's
         assert refused(lambda: node.set(keys.ready("another-run", "t"), "{}"))  # another run's keys
         assert refused(lambda: node.set("elsewhere", "x"))
+        assert refused(lambda: node.delete(keys.record_stream(RUN, "app")))  # DEL is the probes' only
+        assert refused(lambda: node.set(keys.record_stream(RUN, "app"), "x"))  # nor SET over a stream
         assert refused(lambda: node.config_set("appendonly", "no"))
-        with pytest.raises(redis.ResponseError, match="can't run this command"):  # a script gets no more
+        with pytest.raises(redis.ResponseError, match="The user executing the script can't"):  # no more
             node.eval("return redis.call('DEL', KEYS[1])", 1, keys.record_stream(RUN, "app"))
         assert refused(lambda: list(node.scan_iter(match="*")))
 

@@ -13,7 +13,7 @@ COMMON_FIELDS: dict[str, type] = {"run_id": str, "service": str, "task": str, "t
 FIELDS: dict[str, dict[str, type | None]] = {
     "interactions": {
         "side": str,  # consumer | producer
-        "protocol": str,  # HTTP | WS | COAP | MQTT; null on the producer side
+        "protocol": str,  # http | ws | coap | mqtt (contract.ports.PROTOCOLS); null on the producer side
         "thing_id": str,
         "thing_title": str,
         "verb": str,
@@ -42,7 +42,7 @@ FIELDS: dict[str, dict[str, type | None]] = {
     },
     "traffic": {
         "network": str,
-        "protocol": str,  # http | ws | coap | mqtt | catalogue | other
+        "protocol": str,  # http | ws | coap | mqtt | catalogue | probe | other
         "direction": str,  # request | response
         "packets": int,
         "bytes": int,
@@ -58,9 +58,32 @@ FIELDS: dict[str, dict[str, type | None]] = {
         "versions": None,
     },
     "drops": {"kind": str, "count": int},
+    # One probe round across a network (net/probe.py): round trips of UDP echoes to a peer task.
+    "probes": {
+        "network": str,
+        "round": int,  # 1, 2, ... per network; round 1 runs before the prober's own app starts
+        "peer": str,  # the task that echoed
+        "sent": int,  # echo requests sent
+        "received": int,  # distinct requests answered
+        "bytes_sent": int,  # IP bytes of the requests (the echoes add as many)
+        "packet_bytes": int,  # IP size of one request
+        "interval_s": float,  # between two requests
+        "rtt_ms": None,  # the answered round trips, in ms, in send order
+    },
 }
 
 KINDS = tuple(FIELDS)
+OPEN_KINDS = ("info",)  # kinds whose writers may add their own keys
+
+
+def unknown_fields(kind: str, fields) -> list[str]:
+    """The fields a record of `kind` may not carry (every field, for an unknown kind): a writer that
+    names one is out of step with the contract, so a renamed field fails where it is written."""
+    if kind not in FIELDS:
+        return sorted(fields) or [f"(kind {kind!r})"]
+    if kind in OPEN_KINDS:
+        return []
+    return sorted(set(fields) - FIELDS[kind].keys())
 
 
 def total_drops(drops: Iterable[dict]) -> dict[str, int]:

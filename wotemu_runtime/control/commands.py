@@ -27,7 +27,21 @@ def _run(args) -> int:
     except TopologyError as ex:
         print(ex, file=sys.stderr)
         return 1
-    return run(args.topology, topology.experiment.name, args.inventory, _extravars(args.extra), args.tags)
+    extravars = _extravars(args.extra)
+    repeat = args.repeat or topology.experiment.repeat
+    if repeat == 1:
+        return run(args.topology, topology.experiment.name, args.inventory, extravars, args.tags)
+    from wotemu_runtime.control.trials import run_trials
+
+    if args.tags or "experiment_seed" in extravars:
+        print(
+            "wotemu run: repeated trials run every phase, each with its own seed: drop --tags and "
+            "-e experiment_seed, or run once (--repeat 1)",
+            file=sys.stderr,
+        )
+        return 2
+    experiment = topology.experiment
+    return run_trials(args.topology, experiment.name, experiment.seed, repeat, args.inventory, extravars)
 
 
 def _with_store_config(action):
@@ -78,6 +92,13 @@ def register(subparsers) -> None:
         help="extra variable for the playbook, e.g. experiment_duration=30",
     )
     run.add_argument("--tags", help="only these phases (provision, build-image, deploy, stop, report)")
+    run.add_argument(
+        "--repeat",
+        type=int,
+        choices=range(1, 101),
+        metavar="N",
+        help="N trials, each with its own seed, and a report of them together (default: experiment.repeat)",
+    )
     run.set_defaults(func=_run)
 
     status = subparsers.add_parser("status", help="a run's readiness and record counts (inside the stack)")

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from wotemu_runtime.contract.records import total_drops
+from wotemu_runtime.control.probes import probe_results
 
 SCHEMA_VERSION = 1
 
@@ -31,6 +32,16 @@ def gateways(bundle: Path) -> dict:
                 "interface": info.get("interface"),
             }
     return found
+
+
+def probes(bundle: Path, stack_model: dict) -> list[dict]:
+    """The probe rounds judged against the conditions the stack gave each network's gateway."""
+    configured = {
+        service["config"]["network"]: service["config"]["netem"]
+        for service in stack_model["services"]
+        if service["role"] == "gateway"
+    }
+    return probe_results(_records(bundle, "probes"), configured)
 
 
 def drops(bundle: Path) -> dict[str, int]:
@@ -83,7 +94,7 @@ def run_info(
         "ended_at": ended_at(started_at, run_state.get("duration_s"), stop_began),
         "stopped_at": stopped_at,
         "gateways": gateways(path),
-        "probes": [],  # no probes are run yet; the key stays so the bundle's shape does not change
+        "probes": probes(path, stack_model),
         "drops": drops(path),
         # What the stop could not collect ({"what", "why"}): the bundle is incomplete there.
         "not_collected": not_collected or [],

@@ -22,7 +22,7 @@ from collections import Counter, deque
 import redis
 
 from wotemu_runtime.config import task_name
-from wotemu_runtime.contract import keys
+from wotemu_runtime.contract import keys, records
 from wotemu_runtime.metrics import store
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,10 @@ class MetricsWriter:
 
     def write(self, kind: str, ago_s: float = 0.0, **fields) -> None:
         """Queue one record of what happened `ago_s` seconds ago; never blocks on Redis. Values that
-        JSON cannot hold are stored as strings."""
+        JSON cannot hold are stored as strings; fields the contract does not know are refused."""
+        unknown = records.unknown_fields(kind, fields)
+        if unknown:
+            raise ValueError(f"a {kind!r} record cannot carry {unknown} (wotemu_runtime.contract.records)")
         record = {**fields, **self._base, "t": time.time() - ago_s, "mono": time.monotonic() - ago_s}
         line = json.dumps(record, default=str)
         with self._lock:

@@ -253,20 +253,44 @@ def _members(data: dict, network: str) -> int:
     return count
 
 
-def _subnets(data: dict, hosts: list[dict] | None) -> list[Problem]:
+def _subnet(item: dict) -> IPv4Network | None:
+    try:
+        return IPv4Network(item["subnet"]) if item.get("subnet") else IPv4Network("0.0.0.0/24")
+    except (ValueError, TypeError):
+        return None  # the schema reports the bad value
+
+
+def _subnet_ranges(data: dict) -> list[Problem]:
     explicit, problems = [], []
     for index, item in _items(data, "networks"):
-        try:
-            subnet = IPv4Network(item["subnet"]) if item.get("subnet") else IPv4Network("0.0.0.0/24")
-        except (ValueError, TypeError):
-            continue  # the schema reports the bad value
-        if item.get("subnet"):
-            explicit.append((index, subnet))
-            reason = _unusable(subnet)
-            if reason:
-                problems.append(Problem(("networks", index, "subnet"), reason))
+        subnet = _subnet(item)
+        if subnet is None or not item.get("subnet"):
+            continue
+        explicit.append((index, subnet))
+        reason = _unusable(subnet)
+        if reason:
+            problems.append(Problem(("networks", index, "subnet"), reason))
+    for position, (index, subnet) in enumerate(explicit):
+        for other_index, other in explicit[:position]:
+            if subnet.overlaps(other):
+                problems.append(
+                    Problem(
+                        ("networks", index, "subnet"),
+                        f"{subnet} overlaps networks[{other_index}].subnet ({other})",
+                    )
+                )
+    return problems
+
+
+def _subnet_room(data: dict, swarm_nodes: int) -> list[Problem]:
+    """Each network's subnet must hold its replicas, its gateway and one address per swarm node."""
+    problems = []
+    for index, item in _items(data, "networks"):
+        subnet = _subnet(item)
+        if subnet is None:
+            continue
         where = ("networks", index, "subnet") if item.get("subnet") else ("networks", index, "name")
-        needed = _members(data, item.get("name")) + max(1, len(hosts or ()))
+        needed = _members(data, item.get("name")) + swarm_nodes
         room = subnet.num_addresses - RESERVED_ADDRESSES
         if needed > room:
             problems.append(
@@ -277,15 +301,6 @@ def _subnets(data: dict, hosts: list[dict] | None) -> list[Problem]:
                     "a larger `subnet`",
                 )
             )
-    for position, (index, subnet) in enumerate(explicit):
-        for other_index, other in explicit[:position]:
-            if subnet.overlaps(other):
-                problems.append(
-                    Problem(
-                        ("networks", index, "subnet"),
-                        f"{subnet} overlaps networks[{other_index}].subnet ({other})",
-                    )
-                )
     return problems
 
 
@@ -470,7 +485,8 @@ def _fits(key: str, index: int, resources: dict, hosts: list[dict]) -> list[Prob
     return problems
 
 
-def check(data: dict, base_dir: Path, hosts: list[dict] | None = None) -> list[Problem]:
+def check(data: dict, base_dir: Path) -> list[Problem]:
+    """What the document alone must satisfy (the swarm's own limits come in `check_swarm`)."""
     networks = _names(data, "networks")
     problems = _duplicates(data, ("networks",), "network")
     problems += _duplicates(data, ("nodes", "brokers"), "service")
@@ -479,12 +495,16 @@ def check(data: dict, base_dir: Path, hosts: list[dict] | None = None) -> list[P
     problems += _network_refs(data, "brokers", networks)
     problems += _brokers(data, networks)
     problems += _mqtt_consumers(data)
-    problems += _subnets(data, hosts)
+    problems += _subnet_ranges(data)
+    problems += _subnet_room(data, 1)
     problems += _pool(data)
     problems += _env(data)
     problems += _app_paths(data, base_dir)
     problems += _app_urls(data)
     problems += _builtin_params(data)
-    if hosts:
-        problems += _placement(data, hosts)
     return problems
+
+
+def check_swarm(data: dict, hosts: list[dict]) -> list[Problem]:
+    """What depends on the real swarm: room for one address per node, labels and limits of its hosts."""
+    return _subnet_room(data, max(1, len(hosts))) + _placement(data, hosts)

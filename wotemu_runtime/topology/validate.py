@@ -98,6 +98,13 @@ def _schema_problems(data: dict) -> tuple[schema.Topology | None, list[Problem]]
         return None, problems
 
 
+def _raise(source: str, problems: list[Problem], lines: dict | None) -> None:
+    unique = list(dict.fromkeys(problems))
+    lines = lines or {}
+    unique.sort(key=lambda p: TopologyError(source, [], lines).line_of(p.path) or 0)
+    raise TopologyError(source, unique, lines)
+
+
 def validate_document(
     data: dict,
     source: str,
@@ -105,14 +112,14 @@ def validate_document(
     base_dir: Path | None = None,
     hosts: list[dict] | None = None,
 ) -> schema.Topology:
-    """Validate a parsed document; raise one TopologyError listing every problem."""
+    """Validate a parsed document (against the swarm's `hosts` too, if given); raise one
+    TopologyError listing every problem."""
     topology, problems = _schema_problems(data)
-    problems += checks.check(data, base_dir or Path.cwd(), hosts)
+    problems += checks.check(data, base_dir or Path.cwd())
+    if hosts and not problems:
+        problems += checks.check_swarm(data, hosts)
     if problems:
-        unique = list(dict.fromkeys(problems))
-        lines = lines or {}
-        unique.sort(key=lambda p: TopologyError(source, [], lines).line_of(p.path) or 0)
-        raise TopologyError(source, unique, lines)
+        _raise(source, problems, lines)
     return topology
 
 
@@ -121,3 +128,25 @@ def validate_file(
 ) -> schema.Topology:
     data, lines = load_file(path)
     return validate_document(data, str(path), lines, base_dir, hosts)
+
+
+def read_document(path: str | Path, base_dir: Path | None = None) -> dict:
+    """Read and validate a topology file once, as plain data that can travel between a run's phases
+    (Ansible facts): its source, stack name, data and key lines. `topology_of` takes it from there."""
+    data, lines = load_file(path)
+    topology = validate_document(data, str(path), lines, base_dir)
+    return {
+        "source": str(path),
+        "stack": topology.experiment.name,
+        "data": data,
+        "lines": [[list(key), line] for key, line in lines.items()],
+    }
+
+
+def topology_of(document: dict, hosts: list[dict] | None = None) -> schema.Topology:
+    """The Topology of a document `read_document` validated, checked against the swarm's `hosts`."""
+    if hosts:
+        problems = checks.check_swarm(document["data"], hosts)
+        if problems:
+            _raise(document["source"], problems, {tuple(key): line for key, line in document["lines"]})
+    return schema.Topology.model_validate(document["data"])
