@@ -102,7 +102,7 @@ def register(subparsers) -> None:
     run.set_defaults(func=_run)
 
     status = subparsers.add_parser("status", help="a run's readiness and record counts (inside the stack)")
-    status.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    status.add_argument("--config", metavar="FILE", help="service config JSON (default: the stack's)")
     status.add_argument(
         "--until-ready",
         nargs=2,
@@ -118,5 +118,5 @@ def register(subparsers) -> None:
     )
     window.add_argument("--started", type=float, required=True, help="Unix seconds")
     window.add_argument("--ends", type=float, required=True, help="Unix seconds")
-    window.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    window.add_argument("--config", metavar="FILE", help="service config JSON (default: the stack's)")
     window.set_defaults(func=_with_store_config(_window))

@@ -42,12 +42,18 @@ def compose_command(args) -> int:
         print(ex, file=sys.stderr)
         return 1
     run_id = args.run_id or new_run_id(topology.experiment.name)
-    text = render_stack(build_stack_model(topology, run_id, image=args.image))
+    model = build_stack_model(topology, run_id, image=args.image)
+    text = render_stack(model)
     if args.output == "-":
         sys.stdout.write(text)
     else:
-        Path(args.output).write_text(text)
-        print(f"{args.output}: stack {topology.experiment.name}, run {run_id}")
+        output = Path(args.output)
+        output.write_text(text)
+        for service in model["services"]:  # the service configs the stack file names, beside it
+            config = output.parent / service["config_file"]["file"]
+            config.parent.mkdir(exist_ok=True)
+            config.write_text(service["config_file"]["content"])
+        print(f"{args.output}: stack {topology.experiment.name}, run {run_id} (service configs in configs/)")
     return 0
 
 
@@ -71,7 +77,12 @@ def register(subparsers) -> None:
 
     compose = subparsers.add_parser("compose", help="render the Swarm stack file of a topology")
     compose.add_argument("file", metavar="FILE")
-    compose.add_argument("-o", "--output", default="-", help="output file (default: standard output)")
+    compose.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help="output file, its service configs in configs/ beside it (default: standard output, no configs)",
+    )
     compose.add_argument("--run-id", help="run id (default: <stack>-<UTC time>)")
     compose.add_argument("--image", help="runtime image (default: wotemu-runtime:<version>)")
     compose.add_argument("--hosts", help=hosts_help)
