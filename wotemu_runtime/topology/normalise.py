@@ -13,7 +13,7 @@ from wotemu_runtime.contract import config as service
 from wotemu_runtime.contract.conditions import Conditions, GilbertElliottLoss, RandomLoss
 from wotemu_runtime.contract.ports import PORTS
 from wotemu_runtime.contract.versions import image_tag
-from wotemu_runtime.topology.schema import Netem, Topology
+from wotemu_runtime.topology.schema import MANUAL, Netem, Topology
 
 SECRET_TARGET = "wotemu_redis_password"
 APP_DIR = "/opt/wotemu/apps"
@@ -123,7 +123,7 @@ def build_stack_model(
     """Everything the stack template needs, for one run of `topology`.
 
     `files_dir` is where the app files will be on the host that deploys (default: where they are).
-    `duration` (seconds) overrides experiment.duration; the model records what was overridden.
+    `duration` (seconds, or "manual") overrides experiment.duration; the model records what was overridden.
     """
     base_dir = base_dir or Path.cwd()
     overrides = {}
@@ -274,7 +274,7 @@ def build_stack_model(
         "stack": stack,
         "run_id": run_id,
         "image": image or image_tag(),
-        "duration_s": experiment.duration,
+        "duration_s": None if experiment.duration == MANUAL else experiment.duration,  # None: until stopped
         "overrides": overrides,
         "redis_secret": f"{run_id}-redis",
         "secret_target": SECRET_TARGET,
