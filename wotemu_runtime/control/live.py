@@ -1,8 +1,8 @@
 """`wotemu status TOPOLOGY`: a running run's state, asked from the control machine.
 
 Redis is never published on a host port, so this asks the store's own container, through the
-Docker engine (`docker.from_env()`: the local one, or the manager `DOCKER_HOST` names), to run the
-in-store `wotemu status` — the same answer the deploy phase polls.
+Docker engine (`docker.from_env()`: the local one, or the manager `DOCKER_HOST` names; the store
+always runs on a manager), to run the in-store `wotemu status`, the answer the deploy phase polls.
 """
 
 import json
@@ -19,14 +19,17 @@ class NoRun(Exception):
 
 def store_status(stack: str, client=None) -> dict:
     """The in-store status of `stack`'s run (see control/status.py)."""
-    client = client or docker.from_env()
     service = f"{stack}_redis"
-    containers = client.containers.list(
-        filters={"label": f"com.docker.swarm.service.name={service}", "status": "running"}
-    )
-    if not containers:
-        raise NoRun(f"no run of stack {stack} is deployed here (no running container of {service})")
-    code, (out, err) = containers[0].exec_run(STATUS_COMMAND, demux=True)
+    try:
+        client = client or docker.from_env()
+        containers = client.containers.list(
+            filters={"label": f"com.docker.swarm.service.name={service}", "status": "running"}
+        )
+        if not containers:
+            raise NoRun(f"no run of stack {stack} is deployed here (no running container of {service})")
+        code, (out, err) = containers[0].exec_run(STATUS_COMMAND, demux=True)
+    except docker.errors.DockerException as ex:  # no engine here, or the store's container went away
+        raise NoRun(f"cannot ask the store of stack {stack}: {ex}") from None
     if code != 0:
         raise NoRun(f"the store of stack {stack} did not answer: {(err or b'').decode().strip()}")
     return json.loads(out)
