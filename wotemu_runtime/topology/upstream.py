@@ -115,7 +115,9 @@ class Converter:
                 if value is None:
                     continue
                 if key not in NETEM_KEYS:
-                    self._drop(f"{label}: netem {key}", net, "tbf parameters are not configurable here")
+                    self._drop(
+                        f"{label}: netem {key}", net, "no equivalent here (tbf burst and latency are not set)"
+                    )
                     continue
                 ours = NETEM_KEYS[key]
                 netem[ours] = f"{value}ms" if ours in MS_KEYS and isinstance(value, int | float) else value
