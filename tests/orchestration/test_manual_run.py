@@ -34,7 +34,9 @@ def manual_run(tmp_path_factory):
     require_command("docker", "ansible-playbook")
     results = tmp_path_factory.mktemp("results")
     extra = ["-e", f"experiment_results_dir={results}"]
+    began = time.time()
     deployed = _wotemu("run", str(TOPOLOGY), *extra)
+    deployed_s = time.time() - began
     try:
         status = _wotemu("status", str(TOPOLOGY), timeout=60)
         time.sleep(RUN_ON_S)
@@ -44,6 +46,10 @@ def manual_run(tmp_path_factory):
         stopped = _wotemu("stop", str(TOPOLOGY), *extra)
     after_stop = time.time()
     gone = _wotemu("status", str(TOPOLOGY), timeout=60)
+    # Kept for a human: how long `wotemu run --manual` and `wotemu stop` took on this machine.
+    figures = {"run_returned_after_s": deployed_s, "stop_took_s": after_stop - before_stop}
+    (ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
+    (ROOT / "tests" / "artifacts" / "manual-run.json").write_text(json.dumps(figures))
     return {
         "deployed": deployed,
         "status": status,
