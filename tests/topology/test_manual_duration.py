@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from report.sections.summary import overrides
 from wotemu_runtime import cli
 from wotemu_runtime.control import run as control_run
 from wotemu_runtime.control.live import describe, phase
@@ -36,6 +37,7 @@ def test_the_manual_override_is_recorded_and_in_force_in_run_json():
     assert model["duration_s"] is None
     assert model["overrides"] == {"experiment.duration": {"topology": 30.0, "in_force": "manual"}}
     assert in_force(model["topology"], model["overrides"])["experiment"]["duration"] == "manual"
+    assert overrides(model["overrides"]) == "experiment.duration: 30 → manual (in force)"  # the report's line
 
 
 def test_other_words_are_refused():
