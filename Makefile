@@ -15,7 +15,7 @@ IMAGE_PYTHON ?= /usr/bin/python3
 VENV_PATH := PATH=$(CURDIR)/$(VENV)/bin:$$PATH
 
 .PHONY: setup setup-dev system-control system-test experiment cluster-experiment cluster-teardown \
-        test lint lock bench clean
+        test lint lock lock-upgrade bench soak clean
 
 # The control machine: the venv with the orchestration and report packages, and the collections.
 setup: $(VENV)/.installed collections/.installed
@@ -65,12 +65,21 @@ test: setup-dev lint
 	$(VENV_PATH) $(BIN)/ansible-playbook playbooks/provision.yml -i inventory/local.yml
 	$(VENV_PATH) $(BIN)/pytest $(PYTEST_ARGS)
 
-# Resolve pyproject.toml's dependencies afresh (newest allowed versions) into the one lock.
+# Resolve pyproject.toml's dependencies into the one lock: `lock` keeps the current pins (a new
+# dependency moves nothing else), `lock-upgrade` takes the newest versions allowed.
 lock: setup
 	$(PY) tools/lock.py $(LOCK) $(PY) $(IMAGE_PYTHON)
 
+lock-upgrade: setup
+	$(PY) tools/lock.py --upgrade $(LOCK) $(PY) $(IMAGE_PYTHON)
+
 bench: setup-dev
 	$(VENV_PATH) $(PY) -m bench
+
+# Not in CI: a 30-minute run with a replica killed every 30 s (SOAK_MINUTES=5 for a short one).
+SOAK_MINUTES ?= 30
+soak: setup-dev
+	SOAK_MINUTES=$(SOAK_MINUTES) $(VENV_PATH) $(PY) -m bench soak
 
 clean:
 	rm -rf $(VENV) collections build *.egg-info .pytest_cache .ruff_cache

@@ -9,15 +9,17 @@ import json
 import os
 from pathlib import Path
 
-from wotemu_testbench.fidelity import evaluate, max_pps, plan
+from wotemu_testbench.fidelity import evaluate, max_pps, plan, ran_backend
 from wotemu_testbench.lab import Lab, run_plan
 from wotemu_testbench.uml import run_plan_in_uml
 
 
 def main(out_dir: Path) -> None:
-    records = evaluate("netem", run_plan_in_uml(plan())["steps"])
+    # Each result carries the backend its gateways reported (in UML: NetEm; on this host: userspace).
+    uml = run_plan_in_uml(plan())
+    records = evaluate(ran_backend(uml["gateways"]), uml["steps"])
     with Lab(f"wtnb{os.getpid() % 100000}") as lab:
-        records += evaluate("userspace", run_plan(lab, plan()))
+        records += evaluate(ran_backend(lab.records("info")), run_plan(lab, plan()))
         records.append(max_pps(lab))
     (out_dir / "fidelity.json").write_text(json.dumps(records, indent=1))
     for r in records:

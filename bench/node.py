@@ -95,7 +95,7 @@ def writer_records_per_s(store: RedisServer) -> dict:
         writer.write(
             "interactions",
             side="consumer",
-            protocol="HTTP",
+            protocol="http",
             thing_id="urn:x",
             thing_title="x",
             verb="readproperty",

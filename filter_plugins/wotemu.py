@@ -45,11 +45,14 @@ def wotemu_topology(source, project_dir):
         raise AnsibleFilterError(f"the topology is not valid; nothing was deployed:\n{ex}") from None
 
 
-def wotemu_stack(document, project_dir, run_id=None, hosts=None, files_dir=None, duration=0, manual=False):
+def wotemu_stack(
+    document, project_dir, run_id=None, hosts=None, files_dir=None, duration=0, seed=None, manual=False
+):
     """The stack model of a validated topology document (checked against the swarm's `hosts` if given).
 
-    `duration` (seconds; 0 = the topology's) is the `experiment_duration` override; `manual` (the
-    `experiment_manual` override) makes the run last until it is stopped."""
+    `duration` (seconds; 0 = the topology's) is the `experiment_duration` override, `seed` (None = the
+    topology's) the `experiment_seed` one (a trial's); `manual` (the `experiment_manual` override)
+    makes the run last until it is stopped."""
     try:
         topology = topology_of(_plain(document), _plain(hosts))
     except TopologyError as ex:
@@ -61,16 +64,18 @@ def wotemu_stack(document, project_dir, run_id=None, hosts=None, files_dir=None,
         base_dir=Path(project_dir),
         files_dir=files_dir,
         duration=MANUAL if manual else float(duration) or None,
+        seed=None if seed is None else int(seed),
     )
 
 
-def wotemu_version(project_dir):
-    """The version of the project in `project_dir` (the one its image is built from), from its contract."""
+def wotemu_image(project_dir):
+    """The runtime image of the project in `project_dir` (`name`, `version`, `tag`), from its contract:
+    that checkout's, which may differ from the installed package the other filters import."""
     path = Path(project_dir, "wotemu_runtime", "contract", "versions.py")
     spec = importlib.util.spec_from_file_location("wotemu_project_versions", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.VERSION
+    return {"name": module.IMAGE_NAME, "version": module.VERSION, "tag": module.image_tag()}
 
 
 class FilterModule:
@@ -83,5 +88,5 @@ class FilterModule:
             "wotemu_hosts": hosts_from_swarm,
             "wotemu_tasks_snapshot": tasks_snapshot,
             "wotemu_run_info": run_info,
-            "wotemu_version": wotemu_version,
+            "wotemu_image": wotemu_image,
         }

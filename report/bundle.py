@@ -8,7 +8,8 @@ with the bundle is a `BundleError` whose message names the file and what is wron
 import gzip
 import json
 import zlib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -26,9 +27,12 @@ _ARROW = {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_
 COMMON_FIELDS = {name: _ARROW[kind] for name, kind in records.COMMON_FIELDS.items()}
 FIELDS = {kind: {name: _ARROW[t] for name, t in fields.items()} for kind, fields in records.FIELDS.items()}
 KINDS = records.KINDS
-# Kinds whose records hold free JSON (app `data`, info's role-specific keys): few records, read
+# Kinds whose records hold free JSON (app `data`, info's role-specific keys, a probe round's round
+# trips): few records, read
 # with the json module so that nested values stay Python objects.
-FREE_FORM = {"app", "info"}
+FREE_FORM = {"app", "info", "probes"}
+# Set-aside records quoted per table (the count and the reasons cover them all).
+EXAMPLES = 3
 
 RUN_KEYS = (
     "schema_version",
@@ -67,15 +71,39 @@ class BundleError(Exception):
 
 
 @dataclass
+class SetAside:
+    """The records of one table that the report refused: how many, why, and the first few."""
+
+    path: Path
+    count: int = 0
+    reasons: Counter = field(default_factory=Counter)  # "latency_s: missing" -> records
+    examples: list[str] = field(default_factory=list)  # "line 12: latency_s: missing"
+
+    def add(self, number: int, field_name: str | None, message: str) -> None:
+        reason = f"{field_name}: {message}" if field_name else message
+        self.count += 1
+        self.reasons[reason] += 1
+        if len(self.examples) < EXAMPLES:
+            self.examples.append(f"line {number}: {reason}")
+
+    def __str__(self) -> str:
+        reasons = "; ".join(f"{reason} ({count:,})" for reason, count in self.reasons.most_common(3))
+        first = ", ".join(self.examples)
+        return f"{self.path.name}: {self.count:,} records set aside — {reasons}; first: {first}"
+
+
+@dataclass
 class Bundle:
     """A run's bundle. `tables` holds the records of the run itself, up to its end; what the stop
-    phase recorded later is in `after_end` (shown apart, never in the run's figures)."""
+    phase recorded later is in `after_end` (shown apart, never in the run's figures). Records that
+    are not of their kind's model are in no table: `set_aside` counts them per kind."""
 
     path: Path
     run: dict
     tasks: pd.DataFrame
     tables: dict[str, pd.DataFrame]
     after_end: dict[str, pd.DataFrame]
+    set_aside: dict[str, SetAside]
 
     @property
     def started(self) -> float:
@@ -109,7 +137,8 @@ def load(path: str | Path) -> Bundle:
         )
     run = read_run(path / "run.json")
     tasks = read_tasks(path / "tasks.json")
-    tables = {kind: read_table(path / f"{kind}.jsonl.gz", kind) for kind in KINDS}
+    read = {kind: read_table(path / f"{kind}.jsonl.gz", kind) for kind in KINDS}
+    tables = {kind: frame for kind, (frame, _) in read.items()}
     ended = pd.Timestamp(run["ended_at"]).timestamp()
     late = {kind: after(frame, kind, ended) for kind, frame in tables.items()}
     return Bundle(
@@ -118,6 +147,7 @@ def load(path: str | Path) -> Bundle:
         tasks,
         {kind: frame[~late[kind]] for kind, frame in tables.items()},
         {kind: frame[late[kind]] for kind, frame in tables.items()},
+        {kind: refused for kind, (_, refused) in read.items() if refused},
     )
 
 
@@ -176,76 +206,89 @@ def read_tasks(path: Path) -> pd.DataFrame:
     return frame
 
 
-def first_record(path: Path, kind: str) -> dict | None:
-    """The first record of a table (None if it is empty), checked for the fields of its kind.
-
-    Reading it with the gzip module also gives clear messages for files that are not gzip at all.
-    """
+def is_empty(path: Path) -> bool:
+    """Whether a table holds no record; reading it with the gzip module gives clear messages for
+    files that are not gzip at all."""
     try:
         with gzip.open(path, "rb") as stream:
-            line = stream.readline()
+            return not any(line.strip() for line in stream)
     except (OSError, EOFError, zlib.error) as ex:
         raise BundleError(f"{path}: not a readable gzip file: {ex}") from ex
-    if not line.strip():
-        return None
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as ex:
-        raise BundleError(f"{path}: line 1: not valid JSON: {ex}") from ex
-    if not isinstance(record, dict):
-        raise BundleError(f"{path}: line 1: expected a JSON object")
-    missing = [field for field in (*COMMON_FIELDS, *FIELDS[kind]) if field not in record]
-    if missing:
-        raise BundleError(f"{path}: {kind} records lack fields: {', '.join(missing)}")
-    return record
 
 
-def records(path: Path):
-    """Each record of a table, parsed with the json module; errors name the line or the gzip problem."""
-    number = 0
+def lines(path: Path):
+    """(line number, bytes) of each non-blank line of a table; a corrupt gzip file is a BundleError."""
     try:
         with gzip.open(path, "rb") as stream:
-            for line in stream:
-                number += 1
+            for number, line in enumerate(stream, 1):
                 if line.strip():
-                    yield json.loads(line)
+                    yield number, line
     except (EOFError, zlib.error, OSError) as ex:
         raise BundleError(f"{path}: truncated or corrupt gzip file ({ex})") from ex
-    except json.JSONDecodeError as ex:
-        raise BundleError(f"{path}: line {number}: not valid JSON: {ex}") from ex
 
 
-def diagnose(path: Path, cause: Exception) -> BundleError:
-    """Find where a table that the fast reader rejected goes wrong, for a precise message."""
+def checked(path: Path, kind: str) -> tuple[list[dict], SetAside]:
+    """Every record of a table checked against its kind's model (contract.records): the valid ones,
+    and what was set aside, by line and field."""
+    valid, refused = [], SetAside(path)
+    for number, line in lines(path):
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as ex:
+            refused.add(number, None, f"not valid JSON ({ex})")
+            continue
+        wrong = records.problem(kind, record)
+        if wrong:
+            refused.add(number, *wrong)
+        else:
+            valid.append(record)
+    return valid, refused
+
+
+def fast_table(path: Path, kind: str, fields: dict) -> pd.DataFrame | None:
+    """The table through pyarrow's fast reader, or None when a record is not of its kind's model
+    (a line that is not JSON, a wrong type, a field that must not be null is null or missing)."""
+    schema = pa.schema([(name, kind_type) for name, kind_type in fields.items()])
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     try:
-        for _ in records(path):
-            pass
-    except BundleError as ex:
-        return ex
-    return BundleError(f"{path}: cannot be read: {cause}")
+        table = pa_json.read_json(path, parse_options=options)
+    except (pa.ArrowInvalid, OSError):
+        return None
+    if any(table.column(name).null_count for name in (*COMMON_FIELDS, *records.REQUIRED[kind])):
+        return None
+    return table.to_pandas(strings_to_categorical=True)
 
 
-def read_table(path: Path, kind: str) -> pd.DataFrame:
+def read_table(path: Path, kind: str) -> tuple[pd.DataFrame, SetAside | None]:
+    """The valid records of a table, and what was set aside (None when every record is valid)."""
     if not path.is_file():
         raise BundleError(
             f"{path}: missing (a kind with no records is an empty gzip file, never a missing one)"
         )
     fields = {**COMMON_FIELDS, **FIELDS[kind]}
-    if first_record(path, kind) is None:
-        return empty_frame(fields)
-    if kind in FREE_FORM:
-        return read_free_form(path, fields)
-    schema = pa.schema([(name, kind_type) for name, kind_type in fields.items()])
-    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    try:
-        table = pa_json.read_json(path, parse_options=options)
-    except (pa.ArrowInvalid, OSError) as ex:
-        raise diagnose(path, ex) from ex
-    return table.to_pandas(strings_to_categorical=True)
+    if is_empty(path):
+        return empty_frame(fields), None
+    if kind not in FREE_FORM:
+        frame = fast_table(path, kind, fields)
+        if frame is not None:
+            return frame, None
+    # The slow way, record by record, only for the few free-form records and for a table the fast
+    # reader refused: it says which line and which field is wrong.
+    valid, refused = checked(path, kind)
+    if not valid:
+        frame = empty_frame(fields)
+    elif kind in FREE_FORM:
+        frame = free_form_frame(valid, fields)
+    else:
+        schema = pa.schema([(name, kind_type) for name, kind_type in fields.items()])
+        frame = pa.Table.from_pylist(valid, schema=schema).to_pandas(strings_to_categorical=True)
+    return frame, (refused if refused.count else None)
 
 
-def read_free_form(path: Path, fields: dict) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(list(records(path)))
+def free_form_frame(valid: list[dict], fields: dict) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(valid)
+    for name in fields.keys() - set(frame.columns):  # a field that may be absent, absent everywhere
+        frame[name] = None
     for name, kind_type in fields.items():
         if kind_type is not None and pa.types.is_string(kind_type):
             frame[name] = frame[name].astype("category")

@@ -1,6 +1,8 @@
-"""`wotemu report RESULTS_DIR [-o FILE] [--json]`: the report of a results bundle."""
+"""`wotemu report RESULTS_DIR`: the report of a results bundle; `wotemu compare A B ...`: designs
+side by side (each a bundle, or a directory of trial bundles)."""
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -19,6 +21,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also write the summary tables as JSON, to FILE with a .json suffix",
     )
     parser.set_defaults(func=run)
+    compare = subparsers.add_parser(
+        "compare",
+        help="put designs side by side: figures with intervals, differences, verdicts",
+        description="Compare designs, each a results bundle or a directory of trial bundles; the first "
+        "is the baseline. One standalone HTML file (opens offline).",
+    )
+    compare.add_argument(
+        "designs", metavar="DESIGN", type=Path, nargs="+", help="bundle or trial-set directory"
+    )
+    compare.add_argument("--label", action="append", default=[], help="a name per design, in order")
+    compare.add_argument("-o", "--output", metavar="FILE", type=Path, default=Path("compare.html"))
+    compare.add_argument("--json", action="store_true", help="also write the tables as JSON, to FILE.json")
+    compare.set_defaults(func=run_compare)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,5 +53,39 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         json_path = output.with_suffix(".json")
         json_path.write_text(page.to_json_text(page.summary(bundle, sections)), encoding="utf-8")
+        print(json_path)
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from report import compare, page
+    from report.bundle import BundleError
+    from report.trials import design
+
+    if len(args.designs) < 2:
+        print("wotemu compare: give at least two designs", file=sys.stderr)
+        return 2
+    if args.label and len(args.label) != len(args.designs):
+        print(f"wotemu compare: {len(args.label)} labels for {len(args.designs)} designs", file=sys.stderr)
+        return 2
+    labels = args.label or [path.resolve().name for path in args.designs]
+    if len(set(labels)) != len(labels):
+        labels = [f"{path.resolve().parent.name}/{path.resolve().name}" for path in args.designs]
+    try:
+        designs = [design(path, label) for path, label in zip(args.designs, labels, strict=True)]
+    except BundleError as ex:
+        print(f"wotemu compare: {ex}", file=sys.stderr)
+        return 1
+    sections = compare.build(designs)
+    args.output.write_text(compare.render(designs, sections), encoding="utf-8")
+    print(args.output)
+    if args.json:
+        tables = {
+            name: json.loads(frame.to_json(orient="records", double_precision=15))
+            for section in sections
+            for name, frame in section.tables.items()
+        }
+        json_path = args.output.with_suffix(".json")
+        json_path.write_text(page.to_json_text({"designs": labels, "tables": tables}), encoding="utf-8")
         print(json_path)
     return 0

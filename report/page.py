@@ -35,7 +35,17 @@ def build_sections(bundle: Bundle) -> list[Section]:
 
 
 def render(bundle: Bundle, sections: list[Section]) -> str:
-    """The report page. Bokeh models become named roots of one document, placed by the template."""
+    """The report page of one run."""
+    run = bundle.run
+    subtitle = f"{run['started_at']} → {run['ended_at']}"
+    return render_page(f"WoTemu report: {run['run_id']}", run["run_id"], subtitle, sections)
+
+
+def render_page(
+    title: str, heading: str, subtitle: str, sections: list[Section], brand: str = "WoTemu report"
+) -> str:
+    """A standalone page of `sections`. Bokeh models become named roots of one document, placed by
+    the template."""
     roots: list[Model] = []
     page_sections = []
     for section in sections:
@@ -48,19 +58,17 @@ def render(bundle: Bundle, sections: list[Section]) -> str:
             else:
                 blocks.append(("table" if isinstance(block, Table) else "html", block))
         page_sections.append({"id": section.id, "title": section.title, "blocks": blocks})
-    run = bundle.run
     variables = {
         "sections": page_sections,
-        "run_id": run["run_id"],
-        "started_at": run["started_at"],
-        "ended_at": run["ended_at"],
+        "brand": brand,
+        "heading": heading,
+        "subtitle": subtitle,
         "built_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "version": __version__,
         "n_roots": len(roots),
         "n_plots": sum(len(list(root.select({"type": Plot}))) for root in roots),
     }
     template = TEMPLATES.get_template("page.html.j2")
-    title = f"WoTemu report: {run['run_id']}"
     if not roots:  # nothing to plot: no Bokeh at all
         return template.render(title=title, bokeh_js="", bokeh_css="", plot_script="", **variables)
     return file_html(roots, INLINE, title, template=template, template_variables=variables)

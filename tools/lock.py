@@ -1,11 +1,13 @@
 """Write constraints.txt: the one lock, every package at one version, for the venvs and the image.
 
-pip resolves pyproject.toml's dependencies and all its extras afresh (without installing anything,
-`--dry-run --report`) for each Python given: the control venv's and the image's can differ in their
-patch release, and environment markers (`python_full_version < "3.11.3"`) pull in different
+pip resolves pyproject.toml's dependencies and all its extras (without installing anything,
+`--dry-run --report`) for each Python given, keeping the pins of the current lock (a new dependency
+adds its own packages and moves nothing else) unless `--upgrade` asks for the newest allowed. Each
+Python, because the control venv's and the image's can differ in their patch release, and environment
+markers (`python_full_version < "3.11.3"`) pull in different
 transitive packages. The union of the results, transitive packages included, becomes the
 constraints file that `make setup`, `make test` and the runtime image's wheelhouse install with.
-    usage: python tools/lock.py OUTPUT PYTHON...      (`make lock`)
+    usage: python tools/lock.py [--upgrade] OUTPUT PYTHON...      (`make lock`, `make lock-upgrade`)
 """
 
 import json
@@ -22,7 +24,7 @@ HEADER = """\
 """
 
 
-def resolve(python: str, project: dict) -> dict[str, str]:
+def resolve(python: str, project: dict, keep: Path | None) -> dict[str, str]:
     extras = ",".join(sorted(project.get("optional-dependencies", {})))
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([python, "-m", "venv", f"{tmp}/venv"], check=True)
@@ -38,6 +40,7 @@ def resolve(python: str, project: dict) -> dict[str, str]:
                 "--ignore-installed",
                 "--report",
                 str(report),
+                *(["--constraint", str(keep)] if keep else []),
                 f"{ROOT}[{extras}]",
             ],
             check=True,
@@ -48,11 +51,12 @@ def resolve(python: str, project: dict) -> dict[str, str]:
     return pins
 
 
-def main(output: str, pythons: list[str]) -> int:
+def main(output: str, pythons: list[str], upgrade: bool = False) -> int:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    keep = None if upgrade or not Path(output).is_file() else Path(output).resolve()
     pins: dict[str, str] = {}
     for python in pythons:
-        for name, version in resolve(python, project).items():
+        for name, version in resolve(python, project, keep).items():
             if pins.setdefault(name, version) != version:
                 print(
                     f"tools/lock.py: {name} resolves to {pins[name]} and to {version} ({python})",
@@ -65,6 +69,8 @@ def main(output: str, pythons: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
+    upgrade = "--upgrade" in sys.argv[1:]
+    args = [arg for arg in sys.argv[1:] if arg != "--upgrade"]
+    if len(args) < 2:
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1], sys.argv[2:]))
+    sys.exit(main(args[0], args[1:], upgrade))

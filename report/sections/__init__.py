@@ -7,6 +7,7 @@ Each module has `build(bundle, axis) -> Section`: pure pandas for the numbers (a
 from report.sections import (
     app,
     events,
+    fidelity,
     health,
     interactions,
     readiness,
@@ -17,4 +18,16 @@ from report.sections import (
     traffic,
 )
 
-MODULES = (health, summary, topology, readiness, interactions, events, resources, traffic, tasks, app)
+MODULES = (
+    health,
+    fidelity,
+    summary,
+    topology,
+    readiness,
+    interactions,
+    events,
+    resources,
+    traffic,
+    tasks,
+    app,
+)

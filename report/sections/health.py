@@ -57,10 +57,22 @@ def warnings(frame: pd.DataFrame) -> list[str]:
     return out
 
 
+def record_warnings(bundle: Bundle) -> list[str]:
+    """Records that are in no figure: not stored by their writer (run.json's `unstored`), or in the
+    bundle but not of their kind's model (set aside by the reader)."""
+    out = []
+    for service, kinds in sorted((bundle.run.get("unstored") or {}).items()):
+        counts = ", ".join(f"{count:,} {kind}" for kind, count in sorted(kinds.items()))
+        out.append(f"Service {service}: records not stored (its writer could not reach the store): {counts}.")
+    out.extend(f"Records set aside as malformed: {refused}." for refused in bundle.set_aside.values())
+    return out
+
+
 def build(bundle: Bundle, axis: TimeAxis) -> Section:
     section = Section("health", "Run health")
     frame = health(bundle)
-    section.add(*(warning(text) for text in warnings(frame)))
+    alerts = record_warnings(bundle) + warnings(frame)
+    section.add(*(warning(text) for text in alerts))
     section.add(
         table(
             frame,
@@ -86,6 +98,6 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
         )
     section.tables = {
         "health": frame.drop(columns=["node"]),
-        "health_warnings": pd.DataFrame({"warning": warnings(frame)}),
+        "health_warnings": pd.DataFrame({"warning": alerts}),
     }
     return section

@@ -69,8 +69,9 @@ def over_time(frame: pd.DataFrame, axis: TimeAxis) -> pd.DataFrame:
     return out.join(quantiles).reset_index()
 
 
-def histogram(frame: pd.DataFrame) -> pd.DataFrame:
-    """Share of successful interactions per log-spaced latency bin, per series."""
+def histogram(frame: pd.DataFrame, series: pd.Series | None = None) -> pd.DataFrame:
+    """Share of successful interactions per log-spaced latency bin, per series (default: `label`)."""
+    names = label(frame) if series is None else series
     ok = frame.loc[frame["ok"] & (frame["latency_s"] > 0)]
     if ok.empty:
         return pd.DataFrame(columns=["series", "ms", "share_pct"])
@@ -78,7 +79,7 @@ def histogram(frame: pd.DataFrame) -> pd.DataFrame:
     edges = np.geomspace(ms.min(), ms.max() * 1.0001, HIST_BINS + 1)
     centres = np.sqrt(edges[:-1] * edges[1:])
     parts = []
-    for series, values in pd.Series(ms, index=label(ok).to_numpy()).groupby(level=0):
+    for series, values in pd.Series(ms, index=names[ok.index].to_numpy()).groupby(level=0):
         counts, _ = np.histogram(values.to_numpy(), edges)
         parts.append(
             pd.DataFrame({"series": series, "ms": centres, "share_pct": counts / counts.sum() * 100})
@@ -136,8 +137,8 @@ def percentile_plot(by_operation: pd.DataFrame):
     return fig
 
 
-def histogram_plot(hist: pd.DataFrame):
-    fig = plain_figure("Latency distribution (successful interactions)", height=300, x_axis_type="log")
+def histogram_plot(hist: pd.DataFrame, title: str = "Latency distribution (successful interactions)"):
+    fig = plain_figure(title, height=300, x_axis_type="log")
     fig.xaxis.axis_label = "latency (ms, log scale)"
     fig.yaxis.axis_label = "% of the series' interactions"
     side_legend(fig)

@@ -1,8 +1,8 @@
-"""Run summary: what ran, where, for how long, and whether the network conditions were honoured."""
+"""Run summary: what ran, where, for how long, and what each gateway applied (the probes: fidelity)."""
 
 import pandas as pd
 
-from report.blocks import Section, fmt_float, fmt_int, fmt_text, note, table, warning
+from report.blocks import Section, fmt_float, fmt_int, fmt_text, table, warning
 from report.bundle import KINDS, Bundle
 from report.plots import TimeAxis
 from report.sections.topology import app_label, named, network_names
@@ -262,25 +262,12 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
             caption="Records dropped",
         )
     )
-    probes = pd.DataFrame(bundle.run["probes"])
-    if len(probes):
-        section.add(
-            table(
-                probes,
-                "probes",
-                {c: (c, fmt_text) for c in probes.columns},
-                caption="Fidelity probes: measured against configured conditions",
-            )
-        )
-    else:
-        section.add(note("No fidelity probe results in this run."))
     section.tables = {
         "run": info,
         "gateways": gateways(bundle),
         "hosts": hosts(bundle),
         "record_counts": counts,
         "drops": dropped,
-        "probes": probes,
         "warnings": pd.DataFrame({"warning": warnings(bundle)}),
     }
     return section

@@ -82,8 +82,10 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
     section.tables = {"traffic": total, "gateway_tasks": gateway_tasks}
     section.add(
         note(
-            "Packets and bytes crossing each network's gateway, per protocol; requests go towards the "
-            "protocol's port, responses come from it."
+            "Packets and bytes offered to each network's gateway, per protocol, counted as they arrive, "
+            "before the shaper delays or drops them (what left after shaping is not counted apart yet); "
+            "requests go towards the protocol's port, responses come from it. Protocol `probe` is the "
+            "fidelity probe's own traffic."
         )
     )
     restarted = gateway_tasks[gateway_tasks["gateway_tasks"] > 1]

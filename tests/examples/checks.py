@@ -71,7 +71,7 @@ def assert_consumers_succeed(bundle: Path) -> None:
         calls = interactions[(interactions["service"] == service) & (interactions["side"] == "consumer")]
         if mqtt:  # through the broker by its name on the consumer's own network (mishmash's readers)
             reads = calls[calls["verb"] == "readproperty"]
-            assert set(reads["protocol"]) <= {"MQTT"}, f"{service}: {set(reads['protocol'])}"
+            assert set(reads["protocol"]) <= {"mqtt"}, f"{service}: {set(reads['protocol'])}"
         received = events[(events["service"] == service) & (events["side"] == "consumer")]
         outcomes = calls["ok"] if len(calls) else received["event"] != "error"
         assert len(outcomes), f"{service}: no interaction and no event during the run"

@@ -55,7 +55,9 @@ def example(request, swarm_with_image, tmp_path_factory):
     path = work / f"{name}.yml"
     path.write_text(yaml.safe_dump(topology, sort_keys=False))
     results = work / "results"
+    # One trial each, even of a topology that asks for more (tests/orchestration/test_trials.py runs those).
     command = [sys.executable, "-m", "wotemu_runtime", "run", str(path), "--tags", "deploy,stop,report"]
+    command += ["--repeat", "1"]
     proc = subprocess.run(
         [*command, "-e", f"experiment_duration={DURATION_S}", "-e", f"experiment_results_dir={results}"],
         cwd=ROOT,

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from wotemu_runtime.metrics.export import drops_totals, export_run
 from wotemu_runtime.metrics.writer import MetricsWriter
 from wotemu_testbench.services import node_env, service_config, stop
@@ -113,3 +115,24 @@ def test_redis_killed_and_restarted_mid_run_loses_nothing(redis_server, tmp_path
     values = [r["value"] for r in redis_server.records("test-restart", "app")]
     assert sorted(values) == list(range(count))  # each exactly once
     assert "Redis unreachable" in (tmp_path / "producer.log").read_text()  # the outage did happen
+
+
+def test_redis_never_back_every_record_is_counted_at_close(config, redis_server):
+    writer = MetricsWriter(config, buffer_max=30, flush_interval_s=0.05, max_backoff_s=0.2)
+    redis_server.kill()
+    for index in range(100):
+        writer.write("app", metric="m", value=index, data={})
+    time.sleep(0.5)  # the writer has tried: its `drops` record for the 70 is in flight, unsent
+    assert writer.close(1) == 100
+
+
+def test_a_field_the_contract_does_not_know_is_refused_where_it_is_written(config):
+    writer = MetricsWriter(config)
+    try:
+        with pytest.raises(ValueError, match="latency"):
+            writer.write("interactions", latency=0.1, ok=True)  # the contract's field is latency_s
+        with pytest.raises(ValueError, match="interaction"):
+            writer.write("interaction", ok=True)
+        writer.write("info", hostname="h", backend="userspace")  # info is open to role keys
+    finally:
+        writer.close()

@@ -46,7 +46,7 @@ def test_clock_reader_and_subscriber_over_coap(nodes):
     emitted = [r for r in events if r["service"] == "clock" and r["event"] == "emit"]
     for name in ("timeEvent", "dateEvent"):
         got = received(events, name)
-        assert {r["protocol"] for r in got} == {"COAP"}
+        assert {r["protocol"] for r in got} == {"coap"}
         assert {r["verb"] for r in got} == {"subscribeevent"}
         # No flood: at most what the clock emitted (the records may trail by a flush period).
         assert len(got) <= len([r for r in emitted if r["name"] == name]) + 2
@@ -87,7 +87,7 @@ def test_caller_invokes_the_worker(nodes):
         "interactions",
     )
     called = invocations(records, "consumer")
-    assert all(r["ok"] and r["name"] == "doWork" and r["protocol"] == "HTTP" for r in called), called
+    assert all(r["ok"] and r["name"] == "doWork" and r["protocol"] == "http" for r in called), called
     # The worker burns 50 ms of CPU per call: the latency must include it.
     assert min(r["latency_s"] for r in called) >= 0.05
     served = invocations(records, "producer")

@@ -6,7 +6,7 @@ wotpy idling: untuned, a WS or MQTT read took about one second on loopback.
 
 import statistics
 
-PROTOCOLS = ["HTTP", "WS", "COAP", "MQTT"]
+PROTOCOLS = ["http", "ws", "coap", "mqtt"]
 READS = 10
 THING = "urn:wotemu:quickstart:thing"
 

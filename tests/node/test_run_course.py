@@ -51,10 +51,10 @@ def test_mqtt_reads_go_to_the_broker_name_the_node_config_maps_the_forms_host_to
     records = nodes.wait_for(
         lambda rs: len(_reads(rs, "mapped")) >= 5 and len(_reads(rs, "misrouted")) >= 3, "interactions", 120
     )
-    assert all(r["ok"] and r["protocol"] == "MQTT" for r in _reads(records, "mapped"))
+    assert all(r["ok"] and r["protocol"] == "mqtt" for r in _reads(records, "mapped"))
     # Had the forms' host been used verbatim, these would have reached the broker too.
     misrouted_reads = _reads(records, "misrouted")
-    assert all(not r["ok"] and r["protocol"] == "MQTT" for r in misrouted_reads), misrouted_reads
+    assert all(not r["ok"] and r["protocol"] == "mqtt" for r in misrouted_reads), misrouted_reads
     assert "Name or service not known" in misrouted_reads[0]["error"], misrouted_reads[0]["error"]
 
 
@@ -104,7 +104,7 @@ def test_a_subscription_whose_broker_goes_away_fails_with_session_not_initialize
         lambda rs: any(r["event"] == "error" for r in rs if r["service"] == "subscriber"), "events", 20
     )
     first = next(r for r in errors if r["event"] == "error")
-    assert first["protocol"] == "MQTT" and first["error"] == "AMQTTError: Session is not initialized."
+    assert first["protocol"] == "mqtt" and first["error"] == "AMQTTError: Session is not initialized."
 
 
 def test_a_manual_run_goes_on_until_the_stop_gives_it_an_end(nodes, mosquitto):

@@ -5,7 +5,7 @@ import signal
 import time
 from pathlib import Path
 
-from wotemu_runtime.metrics.writer import UNSTORED_MARK
+from wotemu_runtime.contract.records import UNSTORED_MARK
 
 APPS = Path(__file__).parent / "apps"
 GRACE_PERIOD_S = 30.0  # the stack's stop_grace_period

@@ -2,7 +2,8 @@
 
 One run serves every assertion (it takes a few minutes): the bundle's contents, a replica and the
 store killed mid-run and restarted by Swarm (the progress display must find the new store), the
-report, and a clean swarm afterwards.
+fidelity probes (the `lan` gateway's shaping is broken mid-run: the probes must call it a miss),
+the report, and a clean swarm afterwards.
 """
 
 import gzip
@@ -55,6 +56,25 @@ def _kill_the_store(client: docker.DockerClient, process: subprocess.Popen, log:
     )
 
 
+def _break_the_lan_shaping(client: docker.DockerClient) -> float:
+    """Take the shaping off the running `lan` gateway, the way a broken shaper would leave it: its
+    NFQUEUE rule (userspace shaper) or its root qdisc (NetEm) is removed, so packets pass undelayed.
+    Returns when it happened (Unix seconds)."""
+    (gateway,) = client.containers.list(filters={"label": f"com.docker.swarm.service.name={STACK}_gw_lan"})
+    rules = gateway.exec_run(["iptables", "-S", "FORWARD"]).output.decode().splitlines()
+    queued = [rule for rule in rules if "NFQUEUE" in rule]
+    if queued:
+        for rule in queued:
+            result = gateway.exec_run(["iptables", "-D", *rule.split()[1:]])
+            assert result.exit_code == 0, result.output
+    else:  # NetEm: the interface holding the lan subnet loses its qdiscs
+        links = gateway.exec_run(["ip", "-o", "-4", "addr", "show"]).output.decode().splitlines()
+        (interface,) = [line.split()[1] for line in links if " 10.211." in line and "/24" in line][-1:]
+        result = gateway.exec_run(["tc", "qdisc", "del", "dev", interface, "root"])
+        assert result.exit_code == 0, result.output
+    return time.time()
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     require_command("docker", "ansible-playbook")
@@ -78,6 +98,7 @@ def finished_run(tmp_path_factory):
         )
         killed = _kill_one_reader_during_the_run(client, process, log)
         store = _kill_the_store(client, process, log)
+        broken_at = _break_the_lan_shaping(client)
         store["replacement"] = [
             c.id
             for c in client.containers.list(filters={"label": f"com.docker.swarm.service.name={STACK}_redis"})
@@ -86,7 +107,14 @@ def finished_run(tmp_path_factory):
     output = log.read_text()
     assert process.returncode == 0, output[-5000:]
     (bundle,) = (results / STACK).iterdir()
-    return {"bundle": bundle, "output": output, "killed": killed, "store": store, "client": client}
+    return {
+        "bundle": bundle,
+        "output": output,
+        "killed": killed,
+        "store": store,
+        "client": client,
+        "broken_at": broken_at,
+    }
 
 
 def test_run_prints_progress_and_the_report_path(finished_run):
@@ -112,7 +140,7 @@ def test_bundle_holds_interactions_from_every_reader_replica(finished_run):
     }
     slots = {task.split(".")[1] for task in readers}
     assert slots == {"1", "2"}
-    assert {r["protocol"] for r in interactions if r["side"] == "consumer"} <= {"HTTP", "WS", "COAP"}
+    assert {r["protocol"] for r in interactions if r["side"] == "consumer"} <= {"http", "ws", "coap"}
 
 
 def test_system_metrics_for_every_task(finished_run):
@@ -120,7 +148,12 @@ def test_system_metrics_for_every_task(finished_run):
     tasks = json.loads((bundle / "tasks.json").read_text())
     sampled = {r["task"] for r in _records(bundle, "system")}
     ran = {t["task"] for t in tasks if t["state"] == "running" and t["service"] != "redis"}
-    assert {t.split(".")[0].removeprefix(f"{STACK}_") for t in ran} == {"server", "reader", "gw_cell"}
+    assert {t.split(".")[0].removeprefix(f"{STACK}_") for t in ran} == {
+        "server",
+        "reader",
+        "gw_cell",
+        "gw_lan",
+    }
     assert ran | {finished_run["killed"]} <= sampled
 
 
@@ -138,6 +171,48 @@ def test_run_json_names_the_shaping_backend(finished_run):
     assert run["gateways"]["cell"]["backend"] in ("netem", "userspace")
     assert run["started_at"] and run["stopped_at"] > run["started_at"]
     assert not (finished_run["bundle"] / ".redis-password").exists()  # secrets never land in a bundle
+
+
+def _probe_rows(bundle: Path) -> list[dict]:
+    return json.loads((bundle / "run.json").read_text())["probes"]
+
+
+def test_every_network_was_probed_before_the_apps_and_passed(finished_run):
+    """Round 1 of each network ran before its prober's app started, on a correctly shaped network."""
+    rows = _probe_rows(finished_run["bundle"])
+    first = {(r["network"], r["parameter"]): r for r in rows if r["round"] == 1}
+    assert {key for key in first if key[1] in ("delay_ms", "loss_pct")} == {
+        (net, parameter) for net in ("cell", "lan") for parameter in ("delay_ms", "loss_pct")
+    }
+    assert all(first[net, parameter]["pass"] is True for net, parameter in first if parameter != "rate_bps")
+    assert first["cell", "delay_ms"]["target"] >= 40 and first["lan", "delay_ms"]["target"] == 10
+    cell = [r for r in rows if r["network"] == "cell" and r["parameter"] in ("delay_ms", "loss_pct")]
+    assert all(r["pass"] is True for r in cell), cell  # never broken: every round passes
+    lifecycle = _records(finished_run["bundle"], "lifecycle")
+    probes = _records(finished_run["bundle"], "probes")
+    for record in (r for r in probes if r["round"] == 1):
+        ready = min(r["t"] for r in lifecycle if r["task"] == record["task"] and r["event"] == "ready")
+        assert record["t"] < ready  # measured before the prober's own app started
+        assert record["sent"] <= 50 and record["bytes_sent"] == record["sent"] * record["packet_bytes"]
+
+
+def test_probe_traffic_crossed_the_gateways_as_its_own_protocol(finished_run):
+    traffic = _records(finished_run["bundle"], "traffic")
+    probed = {
+        (r["network"], r["direction"]) for r in traffic if r["protocol"] == "probe" and r["packets"] > 0
+    }
+    assert probed == {(net, direction) for net in ("cell", "lan") for direction in ("request", "response")}
+
+
+def test_the_broken_network_is_a_miss_named_in_the_report(finished_run):
+    rows = _probe_rows(finished_run["bundle"])
+    later = [r for r in rows if r["network"] == "lan" and r["parameter"] == "delay_ms"]
+    after = [r for r in later if r["t"] > finished_run["broken_at"]]
+    assert after and all(r["pass"] is False and r["measured"] < 5 for r in after), later
+    html = (finished_run["bundle"] / "report.html").read_text()
+    assert "Network lan: delay_ms NOT as configured" in html
+    assert "Network cell: delay_ms NOT" not in html
+    assert "expected ms (configured)" in html
 
 
 def test_killed_replica_was_restarted_and_shows_in_tasks_json(finished_run):

@@ -219,3 +219,18 @@ def test_health_is_the_first_section_and_agrees_with_the_records(bundle_dir, rep
     for service in shown:
         crashed = sum(1 for t in tasks if t["service"] == service and (t["exit_code"] or 0) != 0)
         assert number(shown[service]["exits"]) == crashed, service
+
+
+def test_expected_latency_covers_every_binding_the_consumers_used(bundle_dir, report):
+    page, data = report
+    frame = raw(bundle_dir, "interactions")
+    calls = frame[(frame["side"] == "consumer") & frame["ok"]]
+    rows = data["expected_latency"]
+    assert {(r["service"], r["protocol"]) for r in rows} == set(
+        zip(calls["service"], calls["protocol"], strict=True)
+    )
+    for row in rows:
+        mine = calls[(calls["service"] == row["service"]) & (calls["protocol"] == row["protocol"])]
+        assert row["observed_p50_ms"] == pytest.approx(mine["latency_s"].median() * 1000, rel=1e-9)
+        assert row["calls"] == len(mine)
+    assert len(records(page["expected-latency"])) == len(rows)

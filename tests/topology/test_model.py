@@ -185,3 +185,11 @@ def test_json_schema_describes_units_and_forbids_unknown_keys():
     assert netem["additionalProperties"] is False
     assert {"type": "string"} in netem["properties"]["delay"]["anyOf"]
     assert schema["required"] == ["networks", "nodes"]
+
+
+def test_probes_are_on_by_default_and_off_with_false():
+    on = service(build_stack_model(topology(), RUN), "clock")["config"]
+    assert on["probes"] == {"period_s": 60.0, "packets": 100}
+    assert on["networks"][0]["rate_bps"] == 1_500_000  # the probe paces itself by the network's rate
+    off = topology(experiment={"name": "demo", "probes": False})
+    assert service(build_stack_model(off, RUN), "clock")["config"]["probes"] is None

@@ -47,11 +47,19 @@ class Attachment(_Strict):
     subnet: str
     gateway: str
     alias: str
+    rate_bps: int | None = None  # the network's configured rate: the fidelity probe paces itself by it
 
 
 class BrokerAddress(_Strict):
     host: str
     port: Port
+
+
+class Probes(_Strict):
+    """The fidelity probe (net/probe.py): one round per network before the apps, then one per period."""
+
+    period_s: Annotated[float, Field(ge=0)] = 60.0  # 0: the first round only
+    packets: Annotated[int, Field(ge=1, le=1000)] = 100  # echo requests per round
 
 
 class BuiltinApp(_Strict):
@@ -111,6 +119,7 @@ class NodeConfig(ServiceConfig):
     broker_hosts: dict[str, str] = {}
     extra_ports: ExtraPorts = ExtraPorts()
     system_period_s: Annotated[float, Field(gt=0)] = 2.0
+    probes: Probes | None = Probes()  # None: `experiment.probes: false`
 
 
 ROLE_CONFIGS: dict[str, type[ServiceConfig]] = {

@@ -29,3 +29,18 @@ def window(run_id: str) -> str:
 def writers(run_id: str) -> str:
     """The last batch sequence number of each writer (exactly-once appends)."""
     return key(run_id, "writers")
+
+
+def probe_lease(run_id: str, network: str) -> str:
+    """Held by the node task probing `network` this round; it expires, so each round has one prober."""
+    return key(run_id, "probe", network, "lease")
+
+
+def probe_peers(run_id: str, network: str) -> str:
+    """Hash task -> {"address", "t"}: the nodes answering the probe's echo on `network`."""
+    return key(run_id, "probe", network, "peers")
+
+
+def probe_rounds(run_id: str, network: str) -> str:
+    """How many probe rounds `network` has had: a round's number (1: before the prober's app)."""
+    return key(run_id, "probe", network, "rounds")

@@ -5,7 +5,10 @@ take their ports from here, so what is served, redirected and counted cannot dri
 """
 
 PROTOCOLS = ("http", "ws", "coap", "mqtt")  # what a node may serve; the catalogue always runs
-PORTS = {"catalogue": 9090, "http": 80, "ws": 81, "coap": 5683, "mqtt": 1883}
+# wotpy's Protocols enum values, by the names the topology, the records and the counters use.
+WOTPY_PROTOCOLS = {"HTTP": "http", "WEBSOCKETS": "ws", "COAP": "coap", "MQTT": "mqtt"}
+# "probe": the fidelity probe's UDP echo (net/probe.py), shaped like the apps' traffic and counted apart.
+PORTS = {"catalogue": 9090, "http": 80, "ws": 81, "coap": 5683, "mqtt": 1883, "probe": 9099}
 REDIS_PORT = 6379
 
 # CoAP runs over UDP (RFC 7252) and TCP (RFC 8323); the others are TCP only.
@@ -15,4 +18,5 @@ TRANSPORTS = {
     "coap": ("udp", "tcp"),
     "mqtt": ("tcp",),
     "catalogue": ("tcp",),
+    "probe": ("udp",),
 }

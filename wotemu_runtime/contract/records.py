@@ -3,6 +3,10 @@
 The writers write them, the exporter makes one file per kind, the report reads them with these
 types and the synthetic bundles are checked against them. `None` marks free JSON (a number or an
 object the kind does not fix). Records may carry more fields (info's role-specific keys).
+
+A field may be null (or absent) unless it is common or in `REQUIRED`: the fields without which a
+record means nothing (when, where, what happened). `problem()` checks one
+record against these models; the report sets aside, and counts, every record it refuses.
 """
 
 from collections import Counter
@@ -13,7 +17,7 @@ COMMON_FIELDS: dict[str, type] = {"run_id": str, "service": str, "task": str, "t
 FIELDS: dict[str, dict[str, type | None]] = {
     "interactions": {
         "side": str,  # consumer | producer
-        "protocol": str,  # HTTP | WS | COAP | MQTT; null on the producer side
+        "protocol": str,  # http | ws | coap | mqtt (contract.ports.PROTOCOLS); null on the producer side
         "thing_id": str,
         "thing_title": str,
         "verb": str,
@@ -42,7 +46,7 @@ FIELDS: dict[str, dict[str, type | None]] = {
     },
     "traffic": {
         "network": str,
-        "protocol": str,  # http | ws | coap | mqtt | catalogue | other
+        "protocol": str,  # http | ws | coap | mqtt | catalogue | probe | other
         "direction": str,  # request | response
         "packets": int,
         "bytes": int,
@@ -58,9 +62,79 @@ FIELDS: dict[str, dict[str, type | None]] = {
         "versions": None,
     },
     "drops": {"kind": str, "count": int},
+    # One probe round across a network (net/probe.py): round trips of UDP echoes to a peer task.
+    "probes": {
+        "network": str,
+        "round": int,  # 1, 2, ... per network; round 1 runs before the prober's own app starts
+        "peer": str,  # the task that echoed
+        "sent": int,  # echo requests sent
+        "received": int,  # distinct requests answered
+        "bytes_sent": int,  # IP bytes of the requests (the echoes add as many)
+        "packet_bytes": int,  # IP size of one request
+        "interval_s": float,  # between two requests
+        "rtt_ms": None,  # the answered round trips, in ms, in send order
+    },
 }
 
 KINDS = tuple(FIELDS)
+OPEN_KINDS = ("info",)  # kinds whose writers may add their own keys
+
+
+def unknown_fields(kind: str, fields) -> list[str]:
+    """The fields a record of `kind` may not carry (every field, for an unknown kind): a writer that
+    names one is out of step with the contract, so a renamed field fails where it is written."""
+    if kind not in FIELDS:
+        return sorted(fields) or [f"(kind {kind!r})"]
+    if kind in OPEN_KINDS:
+        return []
+    return sorted(set(fields) - FIELDS[kind].keys())
+
+
+# The last words of a writer that could not store everything, on its container's log: this mark,
+# then {kind: count} as JSON. The stop reads them into run.json's `unstored`.
+UNSTORED_MARK = "records not stored: "
+
+REQUIRED: dict[str, set[str]] = {
+    "interactions": {"side", "verb", "name", "latency_s", "ok"},
+    "events": {"side", "verb", "name", "event"},
+    "system": {"cpu_pct", "mem_bytes"},
+    "traffic": {"network", "protocol", "direction", "packets", "bytes"},
+    "app": {"metric"},
+    "lifecycle": {"event"},
+    "info": set(),
+    "drops": {"kind", "count"},
+    "probes": {"network", "round", "peer", "sent", "received"},
+}
+
+
+def _is(value, kind: type | None) -> bool:
+    if kind is None:
+        return True
+    if isinstance(value, bool):  # bool is an int to Python, never a number to a record
+        return kind is bool
+    if kind is float:
+        return isinstance(value, int | float)
+    return isinstance(value, kind)
+
+
+def problem(kind: str, record) -> tuple[str | None, str] | None:
+    """Why `record` is not a valid record of `kind`: (field or None, message); None if it is valid."""
+    if not isinstance(record, dict):
+        return None, f"not a JSON object but {type(record).__name__}"
+    for field, field_type in {**COMMON_FIELDS, **FIELDS[kind]}.items():
+        required = field in COMMON_FIELDS or field in REQUIRED[kind]
+        value = record.get(field)
+        if value is None:
+            if required:
+                return field, "missing" if field not in record else "null"
+        elif not _is(value, field_type):
+            return field, f"{type(value).__name__} {_short(value)}, expected {field_type.__name__}"
+    return None
+
+
+def _short(value, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def total_drops(drops: Iterable[dict]) -> dict[str, int]:

@@ -4,6 +4,6 @@ VERSION = "0.1.0"
 IMAGE_NAME = "wotemu-runtime"
 
 
-def image_tag(name: str = IMAGE_NAME) -> str:
+def image_tag() -> str:
     """The runtime image of this version: what roles/runtime_image builds and every stack runs."""
-    return f"{name}:{VERSION}"
+    return f"{IMAGE_NAME}:{VERSION}"

@@ -21,6 +21,7 @@ def _extravars(pairs: list[str]) -> dict:
 def _run(args) -> int:
     from wotemu_runtime.control.run import run
     from wotemu_runtime.topology.errors import TopologyError
+    from wotemu_runtime.topology.schema import MANUAL
     from wotemu_runtime.topology.validate import validate_file
 
     try:  # fail fast, before Ansible starts, with the same messages
@@ -31,7 +32,25 @@ def _run(args) -> int:
     extravars = _extravars(args.extra)
     if args.manual:
         extravars["experiment_manual"] = True
-    return run(args.topology, topology.experiment.name, args.inventory, extravars, args.tags)
+    repeat = args.repeat or topology.experiment.repeat
+    if repeat == 1:
+        return run(args.topology, topology.experiment.name, args.inventory, extravars, args.tags)
+    from wotemu_runtime.control.trials import run_trials
+
+    if args.tags or "experiment_seed" in extravars:
+        print(
+            "wotemu run: repeated trials run every phase, each with its own seed: drop --tags and "
+            "-e experiment_seed, or run once (--repeat 1)",
+            file=sys.stderr,
+        )
+        return 2
+    experiment = topology.experiment
+    if args.manual or experiment.duration == MANUAL:
+        print(
+            "wotemu run: a manual run is one run, stopped by `wotemu stop`: it cannot repeat", file=sys.stderr
+        )
+        return 2
+    return run_trials(args.topology, experiment.name, experiment.seed, repeat, args.inventory, extravars)
 
 
 def _stop(args) -> int:
@@ -127,6 +146,13 @@ def register(subparsers) -> None:
         "--manual",
         action="store_true",
         help="deploy, wait until ready and return: the run lasts until `wotemu stop TOPOLOGY`",
+    )
+    run.add_argument(
+        "--repeat",
+        type=int,
+        choices=range(1, 101),
+        metavar="N",
+        help="N trials, each with its own seed, and a report of them together (default: experiment.repeat)",
     )
     run.set_defaults(func=_run)
 

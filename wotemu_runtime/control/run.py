@@ -93,13 +93,27 @@ def _output_tail(artifacts: Path, lines: int = 40) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
+def results_dir(extravars: dict) -> Path:
+    return Path(extravars.get("experiment_results_dir", str(PROJECT / "results")))
+
+
 def run(topology: str, stack: str, inventory: str | None, extravars: dict, tags: str | None = None) -> int:
+    """The playbook, with progress; what it reports and, on failure, why. Returns its exit code."""
+    rc, progress = play(topology, stack, inventory, extravars, tags)
+    if rc == 0 and progress.report:
+        print(f"Report: {progress.report}")
+    return rc
+
+
+def play(
+    topology: str, stack: str, inventory: str | None, extravars: dict, tags: str | None = None
+) -> tuple[int, Progress]:
     import ansible_runner
 
     progress = Progress()
     # ansible-runner starts `ansible-playbook` from PATH: the one installed beside this Python.
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    private = runner_dir(extravars.get("experiment_results_dir", str(PROJECT / "results")), stack)
+    private = runner_dir(str(results_dir(extravars)), stack)
     result = ansible_runner.run(
         private_data_dir=str(private),
         project_dir=str(PROJECT),
@@ -120,7 +134,5 @@ def run(topology: str, stack: str, inventory: str | None, extravars: dict, tags:
         print(f"The experiment failed (ansible-runner {result.status}, rc {result.rc}):", file=sys.stderr)
         for reason in reasons:
             print(f"  {reason}", file=sys.stderr)
-        return result.rc or 1
-    if progress.report:
-        print(f"Report: {progress.report}")
-    return 0
+        return result.rc or 1, progress
+    return 0, progress

@@ -2,10 +2,12 @@
 
 import gzip
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from wotemu_runtime.contract.records import total_drops
+from wotemu_runtime.contract.records import UNSTORED_MARK, total_drops
+from wotemu_runtime.control.probes import probe_results
 
 SCHEMA_VERSION = 1
 
@@ -33,8 +35,42 @@ def gateways(bundle: Path) -> dict:
     return found
 
 
+def probes(bundle: Path, stack_model: dict) -> list[dict]:
+    """The probe rounds judged against the conditions the stack gave each network's gateway."""
+    configured = {
+        service["config"]["network"]: service["config"]["netem"]
+        for service in stack_model["services"]
+        if service["role"] == "gateway"
+    }
+    return probe_results(_records(bundle, "probes"), configured)
+
+
 def drops(bundle: Path) -> dict[str, int]:
     return total_drops(_records(bundle, "drops"))
+
+
+def unstored(last_words: dict[str, dict]) -> dict[str, dict[str, int]]:
+    """Records each service's writers said they could not store as they exited ({service: {kind:
+    count}}), from the last log lines of its containers (the results role's `wotemu_last_words`)."""
+    totals: dict[str, Counter] = {}
+    for container in last_words.values():
+        for line in container.get("lines") or ():
+            if UNSTORED_MARK in line:
+                counts = json.loads(line.split(UNSTORED_MARK, 1)[1])
+                totals.setdefault(container["service"], Counter()).update(counts)
+    return {service: dict(sorted(counts.items())) for service, counts in sorted(totals.items())}
+
+
+def exited_before_the_stop(bundle: Path) -> dict[str, dict]:
+    """The log tails of the tasks that had exited by the snapshot (a replica that failed and was
+    replaced mid-run), in the followers' shape: their last words are in tasks.json only."""
+    path = bundle / "tasks.json"
+    tasks = json.loads(path.read_text()) if path.exists() else []
+    return {
+        task["task"]: {"service": task["service"], "lines": task["logs_tail"]}
+        for task in tasks
+        if task.get("state") != "running" and isinstance(task.get("logs_tail"), list)
+    }
 
 
 def ended_at(started_at: str | None, duration_s: float | None, stop_began: str) -> str:
@@ -66,6 +102,7 @@ def run_info(
     stop_began: str,
     stopped_at: str,
     not_collected: list[dict] | None = None,
+    last_words: dict[str, dict] | None = None,
 ) -> dict:
     """`run_state` is what the deploy phase kept: `started_at`, `duration_s` and `overrides`."""
     path = Path(bundle)
@@ -83,8 +120,10 @@ def run_info(
         "ended_at": ended_at(started_at, run_state.get("duration_s"), stop_began),
         "stopped_at": stopped_at,
         "gateways": gateways(path),
-        "probes": [],  # no probes are run yet; the key stays so the bundle's shape does not change
+        "probes": probes(path, stack_model),
         "drops": drops(path),
+        # Records that never reached the store, as their writers counted them at exit.
+        "unstored": unstored({**exited_before_the_stop(path), **(last_words or {})}),
         # What the stop could not collect ({"what", "why"}): the bundle is incomplete there.
         "not_collected": not_collected or [],
     }

@@ -22,13 +22,12 @@ from collections import Counter, deque
 import redis
 
 from wotemu_runtime.config import task_name
-from wotemu_runtime.contract import keys
+from wotemu_runtime.contract import keys, records
+from wotemu_runtime.contract.records import UNSTORED_MARK
 from wotemu_runtime.metrics import store
 
 log = logging.getLogger(__name__)
 
-# The last words of a writer that could not store everything: this mark, then {kind: count} as JSON.
-UNSTORED_MARK = "records not stored: "
 
 # KEYS = [writers hash, stream of record 1, stream of record 2, ...]
 # ARGV = [writer id, batch sequence number, record 1 JSON, record 2 JSON, ...]
@@ -87,7 +86,10 @@ class MetricsWriter:
 
     def write(self, kind: str, ago_s: float = 0.0, **fields) -> None:
         """Queue one record of what happened `ago_s` seconds ago; never blocks on Redis. Values that
-        JSON cannot hold are stored as strings."""
+        JSON cannot hold are stored as strings; fields the contract does not know are refused."""
+        unknown = records.unknown_fields(kind, fields)
+        if unknown:
+            raise ValueError(f"a {kind!r} record cannot carry {unknown} (wotemu_runtime.contract.records)")
         record = {**fields, **self._base, "t": time.time() - ago_s, "mono": time.monotonic() - ago_s}
         line = json.dumps(record, default=str)
         with self._lock:
@@ -117,9 +119,15 @@ class MetricsWriter:
             self._thread.join(1.0)
         with self._lock:
             unstored = Counter(kind for kind, _ in self._queue)
-            inflight = self._inflight[1] if self._inflight else ()
-            unstored.update(kind for kind, _ in inflight if kind != "drops")
             unstored.update(self._drops_unreported)
+            # A batch still in flight may have been stored with its reply lost: counted here, it
+            # is counted twice rather than lost. Its `drops` records carry counts of their own.
+            for kind, line in self._inflight[1] if self._inflight else ():
+                if kind == "drops":
+                    dropped = json.loads(line)
+                    unstored[dropped["kind"]] += dropped["count"]
+                else:
+                    unstored[kind] += 1
         if unstored:
             # Redis cannot be told: the container's log can, and the stop phase reads it into run.json.
             log.error("%s%s", UNSTORED_MARK, json.dumps(dict(sorted(unstored.items()))))

@@ -14,10 +14,8 @@ from reactivex import operators as ops
 from wotpy.wot.exposed.thing import ExposedThing
 from wotpy.wot.servient import Servient
 
+from wotemu_runtime.contract.ports import WOTPY_PROTOCOLS
 from wotemu_runtime.node import wotpy_fixes
-
-# Protocol names of the records (design §8.3) for wotpy's Protocols enum values.
-_PROTOCOL_NAMES = {"WEBSOCKETS": "WS"}
 
 
 def _error_text(ex: BaseException) -> str:
@@ -75,7 +73,7 @@ class TimedClient:
         self._inner = inner
         self._writer = writer
         self._run_over = run_over
-        self._protocol = _PROTOCOL_NAMES.get(inner.protocol, inner.protocol)
+        self._protocol = WOTPY_PROTOCOLS[inner.protocol]
 
     async def _call(self, start, fields: dict):
         if self._run_over.is_set():

@@ -18,6 +18,9 @@ from pathlib import Path
 BUILTIN_DIR = Path(__file__).resolve().parent / "apps"
 _FIXED_ARGS = 3  # wot, conf, loop
 _DOWNLOAD_TIMEOUT_S = 60
+# An app is a Python file: the topology's own files are bounded at 1 MiB, and so is a download
+# (an endless or huge response would otherwise fill the node's memory before anything checks it).
+MAX_APP_BYTES = 1024**2
 
 
 class AppError(Exception):
@@ -34,14 +37,28 @@ def _check_digest(data: bytes, expected: str | None, source: str) -> None:
         raise AppError(f"{source}: sha256 mismatch: expected {expected}, got {actual}; refusing to run it")
 
 
+class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects to https only: a redirect to plain http would undo the https the user asked for."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if not newurl.startswith("https://"):
+            raise AppError(
+                f"{req.full_url}: redirected to {newurl}, which is not https; refusing to follow it"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
 def _download(url: str, sha256: str | None) -> Path:
     if not url.startswith("https://"):
         raise AppError(f"{url}: apps are only fetched over https (a plain-http app could be tampered with)")
+    opener = urllib.request.build_opener(_HttpsOnlyRedirects)
     try:
-        with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response:
-            data = response.read()
+        with opener.open(url, timeout=_DOWNLOAD_TIMEOUT_S) as response:
+            data = response.read(MAX_APP_BYTES + 1)  # one byte more tells a file over the bound
     except (urllib.error.URLError, OSError) as ex:
         raise AppError(f"{url}: cannot download the app: {getattr(ex, 'reason', ex)}") from ex
+    if len(data) > MAX_APP_BYTES:
+        raise AppError(f"{url}: the app is larger than {MAX_APP_BYTES:,} bytes; refusing it")
     _check_digest(data, sha256, url)
     path = Path(tempfile.mkdtemp(prefix="wotemu-app-")) / "app.py"
     path.write_bytes(data)

@@ -69,6 +69,18 @@ async def _start_redirection(config: dict, writer: MetricsWriter):
     return redirection
 
 
+def _start_probes(config: dict, writer: MetricsWriter, redirection):
+    """Answer the fidelity probe and run this task's rounds of it (design §4); None when off."""
+    if redirection is None or config.get("probes") is None:
+        return None
+    from wotemu_runtime.net.probe import Probes
+
+    addresses = {name: interface.address for name, interface in redirection.interfaces.items()}
+    probes = Probes(config, store.connect(config), writer, addresses)
+    probes.start()
+    return probes
+
+
 def _mark_ready(config: dict) -> None:
     """The readiness key of design §8.3: routes are in place and the app is about to start.
     Redis may still be starting (or restarting): retry for a while before giving up."""
@@ -104,6 +116,7 @@ async def _serve(config: dict, func, params: dict, writer: MetricsWriter) -> int
         loop.add_signal_handler(signum, stop.set)
 
     redirection = await _start_redirection(config, writer)
+    probes = await asyncio.to_thread(_start_probes, config, writer, redirection)
     servient = build_servient(config, writer)
     wot = await servient.start()
     wot.set_exposed_thing_class(TimedExposedThing)
@@ -137,6 +150,8 @@ async def _serve(config: dict, func, params: dict, writer: MetricsWriter) -> int
             await asyncio.wait_for(servient.shutdown(), SHUTDOWN_TIMEOUT_S)
         except Exception as ex:  # a binding failing to stop must not cost the metrics flush
             log.warning("servient shutdown: %s: %s", type(ex).__name__, ex)
+        if probes is not None:
+            await asyncio.to_thread(probes.stop)
         if redirection is not None:
             await asyncio.to_thread(redirection.stop)
     return code

@@ -119,18 +119,25 @@ def build_stack_model(
     image: str | None = None,
     files_dir: str | None = None,
     duration: float | None = None,
+    seed: int | None = None,
 ) -> dict:
     """Everything the stack template needs, for one run of `topology`.
 
     `files_dir` is where the app files will be on the host that deploys (default: where they are).
-    `duration` (seconds, or "manual") overrides experiment.duration; the model records what was overridden.
+    `duration` (seconds, or "manual") overrides experiment.duration and `seed` experiment.seed (a
+    trial's); the model records what was overridden.
     """
     base_dir = base_dir or Path.cwd()
-    overrides = {}
-    if duration and duration != topology.experiment.duration:
-        overrides["experiment.duration"] = {"topology": topology.experiment.duration, "in_force": duration}
-        experiment = topology.experiment.model_copy(update={"duration": duration})
-        topology = topology.model_copy(update={"experiment": experiment})
+    overrides, in_force = {}, {}
+    for key, value in (("duration", duration), ("seed", seed)):
+        if value is not None and value != getattr(topology.experiment, key):
+            overrides[f"experiment.{key}"] = {
+                "topology": getattr(topology.experiment, key),
+                "in_force": value,
+            }
+            in_force[key] = value
+    if in_force:
+        topology = topology.model_copy(update={"experiment": topology.experiment.model_copy(update=in_force)})
     experiment = topology.experiment
     stack = experiment.name
     subnets = _subnets(topology)
@@ -142,10 +149,16 @@ def build_stack_model(
         "redis": service.Store(host="redis", password_file=f"/run/secrets/{SECRET_TARGET}"),
     }
 
+    rates = {n.name: None if n.netem.rate is None else int(n.netem.rate) for n in topology.networks}
+
     def attachments(name: str, networks: list[str]) -> list[service.Attachment]:
         return [
             service.Attachment(
-                name=net, subnet=subnets[net], gateway=gateway_name(net), alias=f"{name}.{net}"
+                name=net,
+                subnet=subnets[net],
+                gateway=gateway_name(net),
+                alias=f"{name}.{net}",
+                rate_bps=rates[net],
             )
             for net in networks
         ]
@@ -253,6 +266,7 @@ def build_stack_model(
             broker_hosts=_broker_hosts(node, topology),
             extra_ports=extra_ports,
             system_period_s=experiment.system_period,
+            probes=_probes(experiment),
         )
         services.append(
             {
@@ -285,6 +299,12 @@ def build_stack_model(
         "stop_waves": _stop_waves(topology),
         "topology": topology.model_dump(mode="json"),
     }
+
+
+def _probes(experiment) -> service.Probes | None:
+    if experiment.probes is False:
+        return None
+    return service.Probes(period_s=experiment.probes.period, packets=experiment.probes.packets)
 
 
 def _stop_waves(topology: Topology) -> list[list[str]]:

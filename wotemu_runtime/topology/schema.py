@@ -209,15 +209,28 @@ class ExtraPorts(Strict):
     udp: list[Annotated[int, Field(ge=1, le=65535)]] = []
 
 
+class Probes(Strict):
+    period: DurationS = Field(60.0, le=3600, description="a probe round per network this often; 0: one only")
+    packets: int = Field(100, strict=True, ge=1, le=1000, description="UDP echo requests per round")
+
+
 class Experiment(Strict):
     name: str = Field("wotemu", pattern=STACK_PATTERN, description="the stack name")
     duration: DurationS | Literal[MANUAL] = Field(
         120.0, description="run time after every node is ready, or `manual`: until `wotemu stop`"
     )
     seed: int = Field(0, strict=True, ge=0, lt=2**32)
+    repeat: int = Field(
+        1,
+        strict=True,
+        ge=1,
+        le=100,
+        description="trials of this topology, each with its own seed (wotemu run)",
+    )
     subnet_pool: IPv4Network = Field(IPv4Network("10.211.0.0/16"), description="networks get /24s from it")
     system_period: DurationS = Field(2.0, ge=0.1, le=3600, description="system metrics sampling period")
     extra_ports: ExtraPorts = Field(ExtraPorts(), description="more app ports to route through gateways")
+    probes: Probes | Literal[False] = Field(Probes(), description="fidelity probes; false: none")
 
 
 class Topology(Strict):

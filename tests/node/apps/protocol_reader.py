@@ -9,7 +9,7 @@ import json
 
 from wotemu_runtime.node import helpers
 
-SCHEMES = {"HTTP": ("http:",), "WS": ("ws:",), "COAP": ("coap:",), "MQTT": ("mqtt:",)}
+SCHEMES = {"http": ("http:",), "ws": ("ws:",), "coap": ("coap:",), "mqtt": ("mqtt:",)}
 
 
 def only(td: dict, protocol: str) -> dict:

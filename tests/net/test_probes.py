@@ -1,0 +1,67 @@
+"""The fidelity probe: its echo and pacing on the loopback, and how a round is judged."""
+
+import threading
+
+import pytest
+
+from wotemu_runtime.contract.conditions import DEFAULTS
+from wotemu_runtime.control.probes import expected_one_way, judge, median_interval, one_way_loss, wilson
+from wotemu_runtime.net.probe import PACKET_BYTES, Responder, interval_s, measure
+
+
+def _round(rtts: list[float], sent: int | None = None) -> dict:
+    sent = len(rtts) if sent is None else sent
+    return {"network": "lan", "round": 1, "t": 0.0, "peer": "b", "sent": sent, "received": len(rtts),
+            "bytes_sent": sent * PACKET_BYTES, "packet_bytes": PACKET_BYTES, "interval_s": 0.01,
+            "rtt_ms": rtts}  # fmt: skip
+
+
+def _verdicts(rows: list[dict]) -> dict:
+    return {row["parameter"]: row["pass"] for row in rows}
+
+
+def test_echoes_come_back_paced_and_bounded():
+    responder = Responder()
+    try:
+        sent, rtts = measure("127.0.0.1", "127.0.0.1", 20, 0.01, threading.Event())
+    finally:
+        responder.close()
+    assert sent == 20 and len(rtts) == 20
+    assert all(0 < rtt < 50 for rtt in rtts)
+
+
+def test_pacing_keeps_under_two_percent_of_the_rate():
+    assert interval_s(None) == 0.01
+    assert interval_s(50_000) == 2 * PACKET_BYTES * 8 / (0.02 * 50_000)  # GPRS: ~1 request a second
+
+
+def test_a_round_at_the_configured_delay_passes_and_one_off_by_a_millisecond_misses():
+    conditions = {**DEFAULTS, "delay_ms": 10.0}
+    assert _verdicts(judge(_round([20.1] * 50), conditions)) == {"delay_ms": True, "loss_pct": True}
+    assert _verdicts(judge(_round([22.2] * 50), conditions))["delay_ms"] is False
+    assert _verdicts(judge(_round([0.2] * 50), conditions))["delay_ms"] is False  # shaping gone
+
+
+def test_loss_is_judged_over_two_crossings():
+    conditions = {**DEFAULTS, "loss": {"model": "random", "pct": 10.0, "correlation_pct": 0.0}}
+    # 19 % of round trips lost is 10 % per crossing.
+    assert _verdicts(judge(_round([1.0] * 81, sent=100), conditions))["loss_pct"] is True
+    assert _verdicts(judge(_round([1.0] * 100, sent=100), conditions))["loss_pct"] is False
+    assert (
+        one_way_loss({"loss": {"model": "gemodel", "p_pct": 1, "r_pct": 9, "h_pct": 0, "k_pct": 100}}) == 0.1
+    )
+
+
+def test_the_target_is_netems_median_for_the_probes_train():
+    # With a rate, netem queues each packet behind the one before: jitter holds up the next ones.
+    lte = {**DEFAULTS, "delay_ms": 40.0, "jitter_ms": 10.0, "rate_bps": 15_000_000}
+    assert 44 < expected_one_way(lte, PACKET_BYTES, 0.01) < 47
+    assert expected_one_way({**lte, "rate_bps": None}, PACKET_BYTES, 0.01) == pytest.approx(40, abs=0.3)
+    (delay, *_) = judge(_round([2 * 45.2] * 50), lte)
+    assert delay["pass"] is True and delay["configured"] == 40.0
+
+
+def test_intervals():
+    assert median_interval(list(range(100))) == (40, 59)
+    low, high = wilson(0, 100)
+    assert low == 0 and 0.03 < high < 0.04

@@ -1,0 +1,119 @@
+"""`wotemu compare`: two trial sets whose true difference is known (every latency of B is 0.7 times A's)
+report that difference with the right sign and an interval holding it, and the page renders in
+headless Chromium like the report."""
+
+import json
+from html import unescape
+
+import pytest
+
+from tests.report.htmltables import tables as parse_tables
+from tests.report.test_browser import check_rendered, chromium, open_report  # noqa: F401 (fixture)
+from wotemu_runtime.cli import main as wotemu
+from wotemu_testbench.synthetic import MEDIAN_LATENCY_S, generate
+
+TRIALS = 5
+SCALE_B = 0.7  # B's latencies, relative to A's: the true p50 of B is 0.7 times the model's median
+
+
+@pytest.fixture(scope="module")
+def designs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("designs")
+    for name, scale, first_seed in (("http-a", 1.0, 100), ("http-b", SCALE_B, 200)):
+        for trial in range(TRIALS):
+            generate(
+                root / name / f"trial-{trial + 1}",
+                interactions_n=20_000,
+                tasks_n=12,
+                duration=120,
+                seed=first_seed + trial,
+                latency_scale=scale,
+            )
+    return root
+
+
+@pytest.fixture(scope="module")
+def compared(designs):
+    out = designs / "compare.html"
+    assert (
+        wotemu(["compare", str(designs / "http-a"), str(designs / "http-b"), "-o", str(out), "--json"]) == 0
+    )
+    return out, json.loads(out.with_suffix(".json").read_text())
+
+
+def _row(rows: list[dict], figure: str, key: str) -> dict:
+    return next(r for r in rows if r["figure"] == figure and r["key"] == key)
+
+
+def test_the_known_difference_is_found_with_its_sign_inside_the_interval(compared):
+    _, data = compared
+    rows = [r for r in data["tables"]["difference http-b"] if r["figure"] == "latency p50 (ms)"]
+    assert len(rows) == 12  # 3 verbs x 4 protocols
+    held = 0
+    for row in rows:
+        protocol = row["key"].split(" · ")[1]
+        true_ms = (SCALE_B - 1) * MEDIAN_LATENCY_S[protocol] * 1000  # B's p50 minus A's, in the model
+        held += row["low"] <= true_ms <= row["high"]
+        assert row["high"] < 0 and row["difference_pct"] < 0, row  # the right sign, zero excluded
+        assert f"{row['figure']} of {row['key']} is" in row["verdict"], row
+        assert "lower than http-a's" in row["verdict"] and row["verdict"].endswith("better"), row
+    # 95 % intervals: each holds the truth with probability 0.95, so 12 of them hold it at least 9
+    # times but with probability 0.002 (with these seeds, Welch's held it 11 times).
+    assert held >= 9, rows
+    summary = _row(data["tables"]["summary http-a"], "latency p50 (ms)", "readproperty · http")
+    assert summary["trials"] == TRIALS and summary["low"] <= summary["mean"] <= summary["high"]
+
+
+def test_a_design_of_one_trial_gets_no_interval_and_says_so(designs, tmp_path):
+    out = tmp_path / "one.html"
+    single = designs / "http-a" / "trial-1"
+    assert (
+        wotemu(
+            [
+                "compare",
+                str(single),
+                str(designs / "http-b"),
+                "--label",
+                "one",
+                "--label",
+                "five",
+                "-o",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert all(row["low"] is None for row in data["tables"]["summary one"])
+    assert all(row["verdict"] == "" for row in data["tables"]["difference five"])
+    assert "Fewer than 3 trials: one" in out.read_text()
+
+
+def test_the_page_shows_every_design_and_the_topology_diff(compared):
+    page, _ = compared
+    html = page.read_text()
+    tables = parse_tables(html)
+    assert [row[0] for row in tables["designs"]["rows"]] == ["http-a", "http-b"]
+    assert tables["figures"]["keys"] == ["figure", "key", "http-a", "http-b", "http-b vs http-a"]
+    # The designs' first trials differ in their topology only by the experiment seed.
+    diff = unescape(html[html.index("--- http-a") : html.index("</pre>")])
+    assert '-    "seed": 100,' in diff and '+    "seed": 200,' in diff
+    assert [line for line in diff.splitlines() if line.startswith(("-", "+"))][2:] == [
+        '-    "seed": 100,',
+        '+    "seed": 200,',
+    ]
+
+
+def test_not_a_design_is_refused_with_its_path(tmp_path, capsys):
+    assert wotemu(["compare", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "x.html")]) == 1
+    assert f"{tmp_path}: neither a results bundle" in capsys.readouterr().err
+
+
+def test_the_comparison_renders_in_chromium(chromium, compared, tmp_path):  # noqa: F811 (fixture)
+    page, browser, _ = open_report(chromium, compared[0], tmp_path / "profile")
+    try:
+        state = check_rendered(page)
+        assert state["plots"] >= 1
+    finally:
+        browser.close()

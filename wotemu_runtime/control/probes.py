@@ -1,0 +1,146 @@
+"""Judge the fidelity probe's rounds (net/probe.py) against the conditions each network was given.
+
+A round measured round trips across a network: each request and its echo crossed the gateway
+once, so a round trip is two crossings. Per round and parameter, run.json gets the target, the
+measured value, the tolerance and whether it passed:
+
+* delay: the median one-way delay (half the round trip) against the median the configured
+  conditions give this probe's own packet train under netem's rules (`expected_one_way`), within
+  max(2 %, 0.5 ms) beyond the 95 % distribution-free interval of the measured median (sampling
+  error is not a miss; a wrong delay is). The configured delay alone is not the target: with a
+  rate, netem queues a packet behind the one before it (a jittered packet holds up the next ones),
+  a skewed distribution's median is not its delay, and reordered packets skip the delay.
+* loss: the configured loss (Gilbert-Elliott: its stationary loss) over two crossings, against the
+  95 % Wilson interval of the share of requests with no echo.
+* rate: not measured by the probe (it sends 2 % of the rate at most): a row without a verdict.
+"""
+
+import heapq
+import math
+import statistics
+
+from wotemu_runtime.net.distributions import load_table
+from wotemu_runtime.net.packet_model import PacketModel
+
+Z95 = 1.96
+DELAY_SHARE, DELAY_FLOOR_MS = 0.02, 0.5
+SIMULATED = 2000  # requests of the simulated train: its median is steady to a few µs
+
+
+def one_way_loss(conditions: dict) -> float:
+    """The long-run share of packets one crossing loses (0..1)."""
+    loss = conditions.get("loss")
+    if not loss:
+        return 0.0
+    if loss["model"] == "random":
+        return loss["pct"] / 100
+    p, r = loss["p_pct"] / 100, loss["r_pct"] / 100
+    bad = p / (p + r) if p + r else 0.0
+    return (1 - bad) * (1 - loss["k_pct"] / 100) + bad * (1 - loss["h_pct"] / 100)
+
+
+def wilson(failures: int, n: int) -> tuple[float, float]:
+    """95 % Wilson score interval of a share failures / n."""
+    share = failures / n
+    centre = (share + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
+    half = Z95 * math.sqrt(share * (1 - share) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def median_interval(values: list[float]) -> tuple[float, float]:
+    """95 % distribution-free interval of the median: order statistics n/2 ∓ 1.96 √n / 2."""
+    ordered = sorted(values)
+    n = len(ordered)
+    spread = Z95 * math.sqrt(n) / 2
+    low = max(0, math.floor(n / 2 - spread))
+    high = min(n - 1, math.ceil(n / 2 + spread) - 1)
+    return ordered[low], ordered[high]
+
+
+def expected_one_way(conditions: dict, packet_bytes: int, interval_s: float) -> float:
+    """Median half round trip (ms) of a train of requests every `interval_s`, each echoed on arrival,
+    both directions through one netem with `conditions` (a gateway shapes its network's traffic
+    both ways on one interface). Losses and the queue limit are left out: they drop, not delay."""
+    model = PacketModel(
+        {**conditions, "loss": None, "limit_packets": 2**31}, 0, load_table(conditions["distribution"])
+    )
+    step = round(interval_s * 1e9)
+    events = [
+        (i * step, i, True) for i in range(SIMULATED)
+    ]  # (reaches the gateway, request, is it the request)
+    heapq.heapify(events)
+    round_trips = []
+    while events:
+        now, i, request = heapq.heappop(events)
+        released = model.schedule(now, packet_bytes, 0)[0]
+        if request:
+            heapq.heappush(events, (released, i, False))
+        else:
+            round_trips.append(released - i * step)
+    return statistics.median(round_trips) / 2e6
+
+
+def _delay(record: dict, conditions: dict) -> dict:
+    row = {"parameter": "delay_ms", "configured": conditions["delay_ms"]}
+    try:
+        target = expected_one_way(conditions, record["packet_bytes"], record["interval_s"])
+    except FileNotFoundError as ex:  # iproute2's tables are not on this control machine
+        target, row["note"] = None, f"no verdict: {ex}"
+    one_way = [rtt / 2 for rtt in record["rtt_ms"]]
+    if target is not None:
+        tolerance = max(DELAY_SHARE * target, DELAY_FLOOR_MS)
+        row |= {"target": round(target, 3), "tolerance": round(tolerance, 3), "note": ""}
+    if not one_way:
+        return {**row, "measured": None, "pass": False, "note": "no echo came back"}
+    low, high = median_interval(one_way)
+    row |= {"measured": round(statistics.median(one_way), 3), "interval": [round(low, 3), round(high, 3)]}
+    if target is None:
+        return {**row, "pass": None}
+    return {**row, "pass": low - tolerance <= target <= high + tolerance}
+
+
+def _loss(record: dict, conditions: dict) -> dict:
+    one_way = one_way_loss(conditions)
+    sent, received = record["sent"], record["received"]
+    low, high = wilson(sent - received, sent)
+    # Two crossings: a request is answered when neither it nor its echo is lost.
+    round_trip = 1 - (1 - one_way) ** 2
+    return {
+        "parameter": "loss_pct",
+        "target": round(100 * one_way, 3),
+        "measured": round(100 * (1 - math.sqrt(received / sent)), 3),
+        "tolerance": "95 % interval",
+        "interval": [round(100 * (1 - math.sqrt(1 - low)), 3), round(100 * (1 - math.sqrt(1 - high)), 3)],
+        "pass": low <= round_trip <= high,
+        "note": "",
+    }
+
+
+def _rate(conditions: dict) -> dict:
+    return {
+        "parameter": "rate_bps",
+        "target": conditions["rate_bps"],
+        "measured": None,
+        "tolerance": "±1 pp",
+        "pass": None,
+        "note": "not measured: the probe sends 2 % of the rate at most",
+    }
+
+
+def judge(record: dict, conditions: dict) -> list[dict]:
+    """The rows of one round: delay and loss judged, the rate named when one is configured."""
+    base = {key: record[key] for key in ("network", "round", "t", "peer", "sent", "received", "bytes_sent")}
+    rows = [_delay(record, conditions), _loss(record, conditions)]
+    if conditions.get("rate_bps") and record["round"] == 1:  # named once: no round measures it
+        rows.append(_rate(conditions))
+    return [{**base, **row} for row in rows]
+
+
+def probe_results(records: list[dict], configured: dict[str, dict]) -> list[dict]:
+    """run.json's `probes`: every round of every network, in time order, judged against `configured`
+    ({network: canonical conditions}, as the stack gave them to the gateways)."""
+    rows = []
+    for record in sorted(records, key=lambda r: r["t"]):
+        if record["network"] in configured and record["sent"]:
+            rows += judge(record, configured[record["network"]])
+    return rows

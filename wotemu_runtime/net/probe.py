@@ -1,0 +1,205 @@
+"""Fidelity probes: round trips across each network, on the path the apps' packets take.
+
+Every node answers UDP echoes on the probe port (contract.ports: marked and routed through its
+networks' gateways like any app port, and counted by the gateways as protocol `probe`). One node
+task per network and round holds that network's lease in Redis and sends paced echo requests to
+another task on the network, so each request and each echo crosses the gateway once, as an
+app's request and reply do. The first round runs before the prober's own app starts; then one
+round per period, by whichever task takes the expired lease first, so a killed prober costs no
+round. What a round measured is a `probes` record; judging it against the configured conditions
+happens when run.json is written (control/probes.py), against the conditions the stack was given.
+"""
+
+import json
+import logging
+import select
+import socket
+import struct
+import threading
+import time
+
+import redis
+
+from wotemu_runtime.config import task_name
+from wotemu_runtime.contract import keys
+from wotemu_runtime.contract.ports import PORTS
+
+log = logging.getLogger(__name__)
+
+PAYLOAD = struct.Struct("!QQ16x")  # sequence number, send time (ns); padded to 32 bytes
+PACKET_BYTES = 20 + 8 + PAYLOAD.size  # the IP packet of one request: IPv4 and UDP headers, payload
+MIN_INTERVAL_S = 0.01  # at most 100 requests a second
+RATE_SHARE = 0.02  # and never more than 2 % of a network's configured rate
+MAX_ROUND_S = 10.0  # a round sends for 10 s at most, whatever the pacing
+DRAIN_MIN_S = 2.0  # after the last request, wait for echoes this long at least (3 times the slowest seen)
+TICKS_PER_PERIOD = 4  # a node tries the lease four times a period: rounds stay about a period apart
+
+
+def interval_s(rate_bps: int | None) -> float:
+    """Time between requests: both directions together stay under RATE_SHARE of the rate."""
+    if not rate_bps:
+        return MIN_INTERVAL_S
+    return max(MIN_INTERVAL_S, 2 * PACKET_BYTES * 8 / (RATE_SHARE * rate_bps))
+
+
+class Responder:
+    """Echoes every datagram on the probe port back to its sender, from a thread, until close()."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("0.0.0.0", PORTS["probe"]))
+        self._thread = threading.Thread(target=self._run, name="probe-responder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data, sender = self.sock.recvfrom(2048)
+                self.sock.sendto(data, sender)
+            except OSError:  # closed
+                return
+
+    def close(self) -> None:
+        self.sock.close()  # wakes recvfrom with an error: the thread ends
+
+
+def measure(
+    source: str, peer: str, packets: int, interval: float, stop: threading.Event
+) -> tuple[int, list[float]]:
+    """Send up to `packets` paced echo requests from `source` to `peer`; (sent, round trips in ms).
+
+    Each request's first echo counts (duplicates are left out); the list is in send order. Ends
+    early when `stop` is set (the node is stopping)."""
+    packets = min(packets, max(1, int(MAX_ROUND_S / interval)))
+    rtts: dict[int, float] = {}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        start = time.monotonic()
+        sent = 0
+        deadline = None
+        while (deadline is None or time.monotonic() < deadline) and not stop.is_set():
+            now = time.monotonic()
+            if sent < packets and now >= start + sent * interval:
+                sock.sendto(PAYLOAD.pack(sent, time.monotonic_ns()), (peer, PORTS["probe"]))
+                sent += 1
+                if sent == packets:
+                    deadline = time.monotonic() + DRAIN_MIN_S
+                continue
+            wake = start + sent * interval if sent < packets else deadline
+            if select.select([sock], [], [], max(0.0, wake - now))[0]:
+                data = sock.recv(2048)
+                arrived = time.monotonic_ns()
+                if len(data) == PAYLOAD.size:
+                    seq, sent_ns = PAYLOAD.unpack(data)
+                    rtts.setdefault(seq, (arrived - sent_ns) / 1e6)
+                    if deadline is not None:  # stragglers: wait 3 times the slowest round trip seen
+                        deadline = max(deadline, time.monotonic() + 3 * max(rtts.values()) / 1e3)
+                if sent == packets and len(rtts) == sent:
+                    break
+    return sent, [rtts[seq] for seq in sorted(rtts)]
+
+
+class Probes:
+    """The probe side of one node task: its responder, its peer entries and its rounds."""
+
+    def __init__(self, config: dict, client: redis.Redis, writer, addresses: dict[str, str]):
+        self.config, self.client, self.writer = config, client, writer
+        self.addresses = addresses  # network -> this task's address on it
+        self.intervals = {net["name"]: interval_s(net.get("rate_bps")) for net in config["networks"]}
+        self.period = config["probes"]["period_s"]
+        self.tick = self.period / TICKS_PER_PERIOD
+        self.packets = config["probes"]["packets"]
+        self.task = task_name()
+        self.responder = Responder()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="probes", daemon=True)
+
+    def start(self) -> None:
+        """Offer this task as a peer, run the first round where this task takes the lease, then go on."""
+        self._attempt_all()
+        if self.period:
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick):
+            self._attempt_all()
+
+    def _attempt_all(self) -> None:
+        for network in self.addresses:
+            try:
+                self._offer(network)
+                self._attempt(network)
+            except (redis.RedisError, OSError) as ex:  # the store may restart: skip this round
+                log.warning("probe of %s skipped: %s", network, ex)
+
+    def _offer(self, network: str) -> None:
+        entry = json.dumps({"address": self.addresses[network], "t": time.time()})
+        self.client.hset(keys.probe_peers(self.config["run_id"], network), self.task, entry)
+
+    def _peers(self, network: str) -> list[tuple[str, str, float]]:
+        """(task, address, offered at) of the other tasks offering on `network`, most recent first."""
+        fresh_after = time.time() - (3 * self.tick if self.period else float("inf"))
+        entries = self.client.hgetall(keys.probe_peers(self.config["run_id"], network))
+        found = []
+        for task, raw in entries.items():
+            entry = json.loads(raw)
+            if task.decode() != self.task and entry["t"] >= fresh_after:
+                found.append((task.decode(), entry["address"], entry["t"]))
+        return sorted(found, key=lambda peer: peer[2], reverse=True)
+
+    def _gone(self, network: str, task: str, offered: float) -> bool:
+        """Whether `task` stopped offering itself: a live task refreshes its entry every tick (through
+        Redis, off the shaped path), so a peer that answered nothing is told from a network that
+        lost everything. Without periodic rounds nothing refreshes: then it counts as there."""
+        deadline = time.time() + self.tick + 1.0
+        while self.period and time.time() < deadline and not self._stop.is_set():
+            raw = self.client.hget(keys.probe_peers(self.config["run_id"], network), task)
+            if raw is None:
+                return True
+            if json.loads(raw)["t"] > offered:
+                return False
+            self._stop.wait(0.5)
+        return bool(self.period)
+
+    def _attempt(self, network: str) -> None:
+        lease = keys.probe_lease(self.config["run_id"], network)
+        # The lease lasts one period: the task that takes it runs this period's round.
+        if not self.client.set(
+            lease, self.task, nx=True, ex=max(1, round(self.period)) if self.period else None
+        ):
+            return
+        interval = self.intervals[network]
+        for task, address, offered in self._peers(network):
+            sent, rtts = measure(self.addresses[network], address, self.packets, interval, self._stop)
+            if rtts or not self._gone(network, task, offered):
+                break
+            # Killed since it last offered: its silence says nothing about the network.
+            self.client.hdel(keys.probe_peers(self.config["run_id"], network), task)
+        else:  # no peer (the first task on the network: the next one to come probes it)
+            self.client.delete(lease)
+            return
+        number = self.client.incr(keys.probe_rounds(self.config["run_id"], network))
+        self.writer.write(
+            "probes",
+            network=network,
+            round=number,
+            peer=task,
+            sent=sent,
+            received=len(rtts),
+            bytes_sent=sent * PACKET_BYTES,
+            packet_bytes=PACKET_BYTES,
+            interval_s=interval,
+            rtt_ms=[round(rtt, 4) for rtt in rtts],
+        )
+        log.info("probe round %d of %s with %s: %d/%d answered", number, network, task, len(rtts), sent)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)  # a round in flight ends at its next wake-up (≤ one interval)
+        self.responder.close()
+        try:
+            for network in self.addresses:
+                self.client.hdel(keys.probe_peers(self.config["run_id"], network), self.task)
+        except redis.RedisError as ex:
+            log.warning("cannot withdraw from the probe peers: %s", ex)
