@@ -60,6 +60,8 @@ def test_run_manual_flag_and_stop_drive_the_playbook(monkeypatch):
     assert stack == "quickstart"
     assert extravars == {"experiment_manual": True} and tags is None
     assert stop_extravars == {"experiment_results_dir": "/tmp/r"} and stop_tags == "stop,report"
+    assert cli.main(["run", topology_file, "--manual", "--repeat", "3"]) == 2  # a manual run is one run
+    assert len(calls) == 2
 
 
 STATUS = {
