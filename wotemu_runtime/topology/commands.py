@@ -1,6 +1,7 @@
-"""Sub-commands for topology files: validate, compose, schema."""
+"""Sub-commands for topology files: validate, compose, schema, import (from the original WoTemu)."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -68,6 +69,35 @@ def schema_command(args) -> int:
     return 0
 
 
+def import_command(args) -> int:
+    import yaml
+
+    from wotemu_runtime.topology.errors import TopologyError
+    from wotemu_runtime.topology.upstream import convert
+    from wotemu_runtime.topology.validate import validate_file
+
+    source, output = Path(args.file), Path(args.output)
+    name = args.name or re.sub(r"[^a-z0-9_-]", "-", source.stem.lower())[:30]
+    document, converter = convert(source, name, args.function)
+    output.write_text(
+        f"# Converted by `wotemu import` from {source.name}.\n" + yaml.safe_dump(document, sort_keys=False)
+    )
+    for original, ours in converter.renamed.items():
+        print(f"{source}: renamed {original!r} to {ours!r} (check host names in app params)", file=sys.stderr)
+    for item in converter.unconverted:
+        print(f"{source}: {item}", file=sys.stderr)
+    try:
+        validate_file(output)
+    except TopologyError as ex:
+        print(f"{output} was written but is not valid yet:\n{ex}", file=sys.stderr)
+        return 1
+    if converter.unconverted:
+        print(f"{output}: valid, without the {len(converter.unconverted)} settings above", file=sys.stderr)
+        return 1
+    print(f"{output}: converted and valid")
+    return 0
+
+
 def register(subparsers) -> None:
     hosts_help = "JSON list of hosts ({name, labels, cpus, mem_bytes}) to check placement and limits against"
     validate = subparsers.add_parser("validate", help="check topology files; list every problem")
@@ -87,6 +117,22 @@ def register(subparsers) -> None:
     compose.add_argument("--image", help="runtime image (default: wotemu-runtime:<version>)")
     compose.add_argument("--hosts", help=hosts_help)
     compose.set_defaults(func=compose_command)
+
+    upstream = subparsers.add_parser(
+        "import",
+        help="convert an original WoTemu (2021) topology .py file; this RUNS the file as Python, as you",
+        description="Convert an original WoTemu (2021) topology file (a Python file whose topology() "
+        "builds wotemu.topology.models objects) into a topology file. The file is executed as Python "
+        "code with your rights, as the original's `wotemu compose` did: import only files you trust. "
+        "Settings with no equivalent are listed with their line, and the exit status is then 1.",
+    )
+    upstream.add_argument("file", metavar="FILE.py")
+    upstream.add_argument("-o", "--output", required=True, help="the topology file to write")
+    upstream.add_argument(
+        "--func", dest="function", default="topology", help="the function that builds it (default: topology)"
+    )
+    upstream.add_argument("--name", help="experiment (stack) name (default: from FILE's name)")
+    upstream.set_defaults(func=import_command)
 
     schema = subparsers.add_parser("schema", help="print the JSON Schema of topology files (for editors)")
     schema.add_argument("-o", "--output", default="-", help="output file (default: standard output)")

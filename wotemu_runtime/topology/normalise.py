@@ -14,7 +14,7 @@ from wotemu_runtime.contract import config as service
 from wotemu_runtime.contract.conditions import Conditions, GilbertElliottLoss, RandomLoss
 from wotemu_runtime.contract.ports import PORTS
 from wotemu_runtime.contract.versions import image_tag
-from wotemu_runtime.topology.schema import Netem, Topology
+from wotemu_runtime.topology.schema import MANUAL, Netem, Topology
 
 APP_DIR = "/opt/wotemu/apps"
 CONTROL_NETWORK = "control"  # unshaped: Redis and the readiness handshake never cross a gateway
@@ -140,8 +140,8 @@ def build_stack_model(
     `files_dir` is the run's directory on the host that deploys: app files go to its `apps/`, service
     configs to its `configs/` (default: app files where they are, configs in `configs/` beside the
     stack file).
-    `duration` (seconds) overrides experiment.duration and `seed` experiment.seed (a trial's); the
-    model records what was overridden.
+    `duration` (seconds, or "manual") overrides experiment.duration and `seed` experiment.seed (a
+    trial's); the model records what was overridden.
     """
     base_dir = base_dir or Path.cwd()
     overrides, in_force = {}, {}
@@ -332,7 +332,7 @@ def build_stack_model(
         "stack": stack,
         "run_id": run_id,
         "image": image or image_tag(),
-        "duration_s": experiment.duration,
+        "duration_s": None if experiment.duration == MANUAL else experiment.duration,  # None: until stopped
         "overrides": overrides,
         "redis_secrets": {user: f"{run_id}-redis-{user}" for user in service.REDIS_USERS},
         "control_network": {"name": CONTROL_NETWORK, "subnet": subnets[CONTROL_NETWORK]},
