@@ -11,6 +11,7 @@ from wotemu_runtime.control.snapshot import tasks_snapshot
 from wotemu_runtime.topology.errors import TopologyError
 from wotemu_runtime.topology.normalise import build_stack_model, new_run_id, stopped
 from wotemu_runtime.topology.render import render_stack
+from wotemu_runtime.topology.schema import MANUAL
 from wotemu_runtime.topology.validate import read_document, topology_of
 
 REFUSED_VARIABLES = (
@@ -44,11 +45,14 @@ def wotemu_topology(source, project_dir):
         raise AnsibleFilterError(f"the topology is not valid; nothing was deployed:\n{ex}") from None
 
 
-def wotemu_stack(document, project_dir, run_id=None, hosts=None, files_dir=None, duration=0, seed=None):
+def wotemu_stack(
+    document, project_dir, run_id=None, hosts=None, files_dir=None, duration=0, seed=None, manual=False
+):
     """The stack model of a validated topology document (checked against the swarm's `hosts` if given).
 
     `duration` (seconds; 0 = the topology's) is the `experiment_duration` override, `seed` (None = the
-    topology's) the `experiment_seed` one (a trial's)."""
+    topology's) the `experiment_seed` one (a trial's); `manual` (the `experiment_manual` override)
+    makes the run last until it is stopped."""
     try:
         topology = topology_of(_plain(document), _plain(hosts))
     except TopologyError as ex:
@@ -59,7 +63,7 @@ def wotemu_stack(document, project_dir, run_id=None, hosts=None, files_dir=None,
         run_id or new_run_id(topology.experiment.name),
         base_dir=Path(project_dir),
         files_dir=files_dir,
-        duration=float(duration) or None,
+        duration=MANUAL if manual else float(duration) or None,
         seed=None if seed is None else int(seed),
     )
 

@@ -6,9 +6,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from wotemu_runtime.contract.config import ROLE_CONFIGS
-
-ENV_CONFIG = "WOTEMU_CONFIG"
+from wotemu_runtime.contract.config import CONFIG_TARGET, ROLE_CONFIGS
 
 
 class ConfigError(Exception):
@@ -16,18 +14,16 @@ class ConfigError(Exception):
 
 
 def load_service_config(path: str | None, role: str) -> dict:
-    """Read the service config from `path` (a JSON file) or from $WOTEMU_CONFIG and check it against
-    its role's model (contract.config); returned with the model's defaults filled in."""
-    if path:
-        try:
-            text = Path(path).read_text()
-        except OSError as ex:
-            raise ConfigError(f"{path}: cannot read the service config: {ex.strerror}") from ex
-        source = path
-    elif os.environ.get(ENV_CONFIG):
-        text, source = os.environ[ENV_CONFIG], f"${ENV_CONFIG}"
-    else:
-        raise ConfigError(f"no service config: pass --config FILE or set ${ENV_CONFIG}")
+    """Read the service config from `path` (a JSON file; default: the one the stack mounts at
+    contract.config.CONFIG_TARGET) and check it against its role's model (contract.config);
+    returned with the model's defaults filled in."""
+    source = path or CONFIG_TARGET
+    if not path and not Path(CONFIG_TARGET).exists():
+        raise ConfigError(f"no service config: pass --config FILE or mount one at {CONFIG_TARGET}")
+    try:
+        text = Path(source).read_text()
+    except OSError as ex:
+        raise ConfigError(f"{source}: cannot read the service config: {ex.strerror}") from ex
     try:
         config = json.loads(text)
     except json.JSONDecodeError as ex:

@@ -85,7 +85,14 @@ def facts(info: pd.DataFrame) -> pd.DataFrame:
 
 def overrides(values: dict) -> str:
     """What the command line changed: `key: topology → in force`."""
-    terms = [f"{key}: {o['topology']:g} → {o['in_force']:g} (in force)" for key, o in sorted(values.items())]
+
+    def shown(value) -> str:  # a number, or a word such as a duration's `manual`
+        return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+    terms = [
+        f"{key}: {shown(o['topology'])} → {shown(o['in_force'])} (in force)"
+        for key, o in sorted(values.items())
+    ]
     return "; ".join(terms) or "none"
 
 

@@ -1,5 +1,6 @@
 """The service configs: what the normaliser renders is what each container accepts, and nothing else."""
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -10,24 +11,32 @@ import yaml
 
 from tests.topology.test_rendering import EXAMPLES, rendered
 from wotemu_runtime.config import ConfigError, load_service_config
+from wotemu_runtime.contract.config import CONFIG_TARGET
+from wotemu_runtime.topology.normalise import build_stack_model
+from wotemu_runtime.topology.validate import validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def service_configs(path: Path) -> list[tuple[str, dict]]:
-    """(role, config) of every service in the stack file the example topology becomes."""
-    stack = yaml.safe_load(rendered(path))
-    return [
-        (service["command"][0], json.loads(service["environment"]["WOTEMU_CONFIG"]))
-        for service in stack["services"].values()
-    ]
+    """(role, config) of every service of the example topology, as its config file holds it."""
+    topology = validate_file(path, base_dir=ROOT)
+    model = build_stack_model(topology, f"{topology.experiment.name}-20260101T000000", base_dir=ROOT)
+    return [(s["role"], json.loads(s["config_file"]["content"])) for s in model["services"]]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_every_rendered_config_parses_as_its_role_unchanged(path, tmp_path, monkeypatch):
+def test_every_rendered_config_parses_as_its_role_unchanged(path, tmp_path):
+    stack = yaml.safe_load(rendered(path))
     for role, config in service_configs(path):
-        monkeypatch.setenv("WOTEMU_CONFIG", json.dumps(config))
-        assert load_service_config(None, role) == config, (role, config["service"])
+        file = tmp_path / f"{config['service']}.json"
+        file.write_text(json.dumps(config))
+        assert load_service_config(str(file), role) == config, (role, config["service"])
+        # ... and the stack mounts it where every container reads it by default.
+        mounts = stack["services"][config["service"]]["configs"]
+        assert mounts[0]["target"] == CONFIG_TARGET and mounts[0]["source"].endswith(
+            hashlib.sha256((json.dumps(config, sort_keys=True, indent=2) + "\n").encode()).hexdigest()[:12]
+        )
 
 
 def gateway_config(**changes) -> dict:

@@ -17,13 +17,11 @@ def test_a_full_store_refuses_and_the_writer_counts_what_it_could_not_store(tmp_
     monkeypatch.setattr(store_server, "max_memory_bytes", lambda: BOUND)
     password = tmp_path / "password"
     password.write_text("secret\n")
-    config = {
-        "run_id": "full",
-        "stack": "t",
-        "service": "unit",
-        "redis": {"host": "127.0.0.1", "port": free_port(), "password_file": str(password)},
-    }
-    conf = store_server.redis_config(config, str(tmp_path))
+    redis_at = {"host": "127.0.0.1", "port": free_port(), "password_file": str(password)}
+    store = {"run_id": "full", "stack": "t", "service": "redis", "redis": {**redis_at, "user": "store"}}
+    store["users"] = {"store": str(password), "node": str(password)}
+    config = {"run_id": "full", "stack": "t", "service": "unit", "redis": {**redis_at, "user": "node"}}
+    conf = store_server.redis_config(store, str(tmp_path))
     assert "maxmemory-policy noeviction\n" in conf and f"maxmemory {BOUND}\n" in conf
     (tmp_path / "redis.conf").write_text(conf)
     server = subprocess.Popen(["redis-server", str(tmp_path / "redis.conf")], stdout=subprocess.DEVNULL)
@@ -33,7 +31,7 @@ def test_a_full_store_refuses_and_the_writer_counts_what_it_could_not_store(tmp_
         for index in range(500):  # 5 MB of records for a 3 MB store
             writer.write("app", metric="m", value=index, data={"pad": "x" * 10_000})
         unstored = writer.close(3)
-        client = redis.Redis(port=config["redis"]["port"], password="secret")
+        client = redis.Redis(port=config["redis"]["port"], username="store", password="secret")
         stored = client.xlen(keys.record_stream("full", "app"))
         assert unstored > 0 and stored > 0
         assert stored + unstored == 500  # nothing evicted, nothing uncounted

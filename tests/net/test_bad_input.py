@@ -75,4 +75,4 @@ def test_no_config(lab):
         env={"PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 2
-    assert "no service config: pass --config FILE or set $WOTEMU_CONFIG" in done.stderr
+    assert "no service config: pass --config FILE or mount one at /etc/wotemu/service.json" in done.stderr

@@ -6,6 +6,8 @@ Real node processes against a real Redis and a real mosquitto.
 import json
 import time
 
+from wotemu_runtime.control.window import read_window, write_window
+from wotemu_runtime.node.window import POLL_S
 from wotemu_testbench.services import Mosquitto
 
 CLOCK = "urn:wotemu:clock"
@@ -103,3 +105,24 @@ def test_a_subscription_whose_broker_goes_away_fails_with_session_not_initialize
     )
     first = next(r for r in errors if r["event"] == "error")
     assert first["protocol"] == "mqtt" and first["error"] == "AMQTTError: Session is not initialized."
+
+
+def test_a_manual_run_goes_on_until_the_stop_gives_it_an_end(nodes, mosquitto):
+    clock = _clock(nodes, mosquitto)
+    reader = _reader(nodes, clock, "manual-reader")
+    nodes.start(clock)
+    nodes.start(reader)
+    started = time.time()
+    write_window(reader, started, None)  # what the deploy phase writes for `duration: manual`
+    nodes.wait_for(lambda rs: len(_reads(rs, "manual-reader")) >= 3, "interactions", 60)
+    time.sleep(2.0)
+    before_end = len(_reads(nodes.records("interactions"), "manual-reader"))
+    ends = time.time()
+    write_window(reader, None, ends)  # what the stop phase writes when it begins
+    assert read_window(reader) == {"started": started, "ends": ends}
+    time.sleep(3.0)
+    reads = _reads(nodes.records("interactions"), "manual-reader")
+    assert before_end >= 10  # it went on reading with no end in its window (a read every 0.2 s)
+    # A node learns of an end written at once within one window poll; the report counts what began
+    # after the end as late (report/bundle.py).
+    assert max(r["t"] - r["latency_s"] for r in reads) <= ends + POLL_S

@@ -3,7 +3,8 @@
 One run serves every assertion (it takes a few minutes): the bundle's contents, a replica and the
 store killed mid-run and restarted by Swarm (the progress display must find the new store), the
 fidelity probes (the `lan` gateway's shaping is broken mid-run: the probes must call it a miss),
-the report, and a clean swarm afterwards.
+the report, values that compose or Swarm would expand arriving unchanged in an app, and a clean
+swarm and manager afterwards.
 """
 
 import gzip
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
 
 from tests.conftest import ROOT, refused_deploy, require_command
 
@@ -151,6 +153,7 @@ def test_system_metrics_for_every_task(finished_run):
     assert {t.split(".")[0].removeprefix(f"{STACK}_") for t in ran} == {
         "server",
         "reader",
+        "echo",
         "gw_cell",
         "gw_lan",
     }
@@ -233,12 +236,29 @@ def test_every_task_has_its_log_tail_and_container_times(finished_run):
     assert json.loads((finished_run["bundle"] / "run.json").read_text())["not_collected"] == []
 
 
+def test_values_full_of_dollars_braces_and_quotes_reach_the_app_unchanged(finished_run):
+    """`$HOME`, `${PATH}`, `$$`, Go templates, Jinja, quotes, backslashes and newlines, through the
+    stack file (compose interpolation), Swarm (Go templates in env values) and the config file."""
+    (echo,) = [n for n in yaml.safe_load(TOPOLOGY.read_text())["nodes"] if n["name"] == "echo"]
+    (received,) = [r["data"] for r in _records(finished_run["bundle"], "app") if r["metric"] == "received"]
+    assert received["env"] == echo["env"]
+    assert received["params"] == {k: v for k, v in echo["app"]["params"].items() if k != "env_names"}
+
+
+def test_the_manager_keeps_no_password_nor_export_copy(finished_run):
+    """The run's directory on the manager (this machine) went with the stack: its stack file, configs,
+    the store user's password and the exported tables; the control machine's private state too."""
+    assert not Path(f"/var/tmp/wotemu/{STACK}").exists()
+    assert not list((finished_run["bundle"].parents[1] / ".runs").glob("*"))
+
+
 def test_nothing_of_the_run_remains_on_the_swarm(finished_run):
     client = finished_run["client"]
     assert not [s.name for s in client.services.list() if s.name.startswith(f"{STACK}_")]
     assert not [n.name for n in client.networks.list() if n.name.startswith(f"{STACK}_")]
     assert not [v.name for v in client.volumes.list() if v.name.startswith(f"{STACK}_")]
     assert not [s.name for s in client.secrets.list() if s.name.startswith(f"{STACK}-")]
+    assert not [c.name for c in client.configs.list() if c.name.startswith(f"{STACK}_")]
     assert not [c.name for c in client.containers.list(all=True) if c.name.startswith(STACK)]
 
 

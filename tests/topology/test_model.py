@@ -1,9 +1,12 @@
 """The schema's defaults and presets, and the normaliser's decisions about the stack."""
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
+from wotemu_runtime.contract.config import CONFIG_TARGET
 from wotemu_runtime.topology.errors import TopologyError
 from wotemu_runtime.topology.normalise import build_stack_model, canonical_netem
 from wotemu_runtime.topology.schema import Netem, json_schema
@@ -74,7 +77,11 @@ def test_stack_model_services_and_roles():
         ("gw_cell", "gateway"),
         ("clock", "node"),
     ]
-    assert model["redis_secret"] == f"{RUN}-redis"
+    assert model["redis_secrets"] == {u: f"{RUN}-redis-{u}" for u in ("store", "gateway", "node", "broker")}
+    # Each container holds only its role's Redis password; the store creates every user.
+    assert service(model, "redis")["secrets"] == ["store", "gateway", "node", "broker"]
+    assert [service(model, name)["secrets"] for name in ("gw_cell", "clock")] == [["gateway"], ["node"]]
+    assert service(model, "clock")["config"]["redis"]["user"] == "node"
     assert service(model, "redis")["caps"] == []  # least privilege: the store needs no capability
     assert "NET_ADMIN" in service(model, "gw_cell")["caps"]
 
@@ -100,6 +107,17 @@ def test_node_config_aliases_broker_and_seed():
     assert [n["alias"] for n in config["networks"]] == ["clock.cell", "clock.lan"]
     assert config["broker"] == {"host": "mq.lan", "port": 1883}
     assert service(model, "gw_lan")["config"]["netem"]["seed"] == 8  # experiment seed + network index
+
+
+def test_service_configs_are_files_named_by_their_content():
+    model = build_stack_model(topology(), RUN, base_dir=ROOT, files_dir="/var/tmp/wotemu/demo")
+    clock = service(model, "clock")["config_file"]
+    assert json.loads(clock["content"]) == service(model, "clock")["config"]
+    assert clock["file"] == "/var/tmp/wotemu/demo/configs/clock.json"
+    assert clock["target"] == CONFIG_TARGET
+    assert clock["name"] == f"demo_cfg_clock_{hashlib.sha256(clock['content'].encode()).hexdigest()[:12]}"
+    other = build_stack_model(topology(), RUN.replace("2026", "2027"), base_dir=ROOT)
+    assert service(other, "clock")["config_file"]["name"] != clock["name"]  # Swarm configs are immutable
 
 
 def test_path_apps_become_swarm_configs_pinned_by_digest():

@@ -1,8 +1,9 @@
-"""The service config of each role (design §8.1): one JSON document per container, in $WOTEMU_CONFIG.
+"""The service config of each role (design §8.1): one JSON document per container, at CONFIG_TARGET.
 
-The topology normaliser builds these models and the stack template writes them out as they are;
-a container parses its own once when it starts, so a bad config stops it with one clear message
-before it does anything. Field order is the JSON's order (the golden stack files keep it).
+The topology normaliser builds these models; the deploy writes each service's as a Swarm config
+file mounted at CONFIG_TARGET (a file is never templated: neither `docker stack deploy` nor Swarm
+expands `$` or `{{` in it); a container parses its own once when it starts, so a bad config stops
+it with one clear message before it does anything. Field order is the JSON's order.
 """
 
 from typing import Annotated, Any, Literal
@@ -13,6 +14,10 @@ from wotemu_runtime.contract.conditions import Conditions
 from wotemu_runtime.contract.ports import PORTS, PROTOCOLS, REDIS_PORT
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+
+CONFIG_TARGET = "/etc/wotemu/service.json"  # where every container finds its service config
+# The Redis ACL user of each role (contract.acl holds what each may do); a container holds only its own.
+REDIS_USERS = ("store", "gateway", "node", "broker")
 
 
 class _Strict(BaseModel):
@@ -28,10 +33,12 @@ class Ports(_Strict):
 
 
 class Store(_Strict):
-    """Where the run's Redis is, and the file holding its password (a Docker secret in the stack)."""
+    """Where the run's Redis is, the ACL user to connect as and the file holding that user's
+    password (a Docker secret in the stack). No user: Redis's default user."""
 
     host: str
     port: Port = REDIS_PORT
+    user: Literal[REDIS_USERS] | None = None
     password_file: str | None = None
 
 
@@ -94,7 +101,8 @@ class ServiceConfig(_Strict):
 
 
 class StoreConfig(ServiceConfig):
-    pass
+    # The password file of each ACL user the store creates (its own, `redis.user`'s, among them).
+    users: dict[Literal[REDIS_USERS], str] = {}
 
 
 class GatewayConfig(ServiceConfig):

@@ -32,6 +32,9 @@ def run_status(config: dict) -> dict:
         "tasks_ready": ready,
         "records": records,
         "records_total": sum(records.values()),
+        "window": json.loads(
+            client.get(keys.window(config["run_id"])) or "null"
+        ),  # None until the run starts
     }
 
 

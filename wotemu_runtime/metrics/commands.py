@@ -71,7 +71,7 @@ def register(subparsers) -> None:
     store = subparsers.add_parser(
         "store", help="run the stack's redis-server (append-only, password from the secret)"
     )
-    store.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    store.add_argument("--config", metavar="FILE", help="service config JSON (default: the stack's)")
     store.add_argument(
         "--dir", default="/data", help="data directory for the append-only file (default: /data)"
     )
@@ -82,7 +82,7 @@ def register(subparsers) -> None:
         help="write a run's records from Redis into <kind>.jsonl.gz files; prints the counts as JSON",
     )
     export.add_argument("--out", required=True, metavar="DIR", help="the run's results directory")
-    export.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    export.add_argument("--config", metavar="FILE", help="service config JSON (default: the stack's)")
     export.add_argument("--redis-host", help="Redis host (with --run-id, no service config is needed)")
     export.add_argument("--redis-port", type=int, help="Redis port (default: the config's, else 6379)")
     export.add_argument("--password-file", help="file holding the Redis password")

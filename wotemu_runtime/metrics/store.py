@@ -1,4 +1,4 @@
-"""Connecting to the stack's Redis with the per-run password."""
+"""Connecting to the stack's Redis as the role's ACL user, with its per-run password."""
 
 from pathlib import Path
 
@@ -16,6 +16,7 @@ def connect(config: dict, **kwargs) -> redis.Redis:
     return redis.Redis(
         host=store["host"],
         port=int(store.get("port", REDIS_PORT)),
+        username=store.get("user"),
         password=password,
         socket_timeout=5,
         socket_connect_timeout=5,

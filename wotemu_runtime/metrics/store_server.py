@@ -1,18 +1,22 @@
-"""The store role: the stack's redis-server, append-only, with the run's password.
+"""The store role: the stack's redis-server, append-only, one ACL user per role.
 
-The password goes into a generated config file (mode 0600), not onto the command line, so that
-it does not show in `ps`. Every write is fsynced before Redis answers (`appendfsync always`):
-the metrics writers treat an answer as "stored", and must not lose it if Redis is killed.
-Memory is bounded, and a full store refuses writes (`noeviction`) rather than evicting records
-silently: the writers then keep, retry and at last count what they could not store.
+The users (contract.acl) go into a generated config file (mode 0600), with their passwords as
+SHA-256 hashes, not onto the command line, so that nothing of them shows in `ps`; Redis's
+default user is off (no client can be it), so no connection works without one of them. Every
+write is fsynced before Redis answers (`appendfsync always`): the metrics writers treat an answer
+as "stored", and must not lose it if Redis is killed. Memory is bounded, and a full store refuses
+writes (`noeviction`) rather than evicting records silently: the writers then keep, retry and at
+last count what they could not store.
 """
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import psutil
 
+from wotemu_runtime.contract import acl
 from wotemu_runtime.contract.ports import REDIS_PORT
 from wotemu_runtime.metrics.system import find_cgroup, read_memory
 
@@ -28,10 +32,13 @@ def max_memory_bytes() -> int:
     return int(min(limit or psutil.virtual_memory().total, psutil.virtual_memory().total) * MAXMEMORY_SHARE)
 
 
+def _user_line(user: str, password_file: str, run_id: str) -> str:
+    digest = hashlib.sha256(Path(password_file).read_text().strip().encode()).hexdigest()
+    return " ".join(["user", user, "reset", "on", f"#{digest}", *acl.rules(user, run_id)])
+
+
 def redis_config(config: dict, data_dir: str) -> str:
     store = config["redis"]
-    password = Path(store["password_file"]).read_text().strip()
-    quoted = password.replace("\\", "\\\\").replace('"', '\\"')  # redis.conf string escapes
     lines = [
         f"port {int(store.get('port', REDIS_PORT))}",
         "bind * -::*",
@@ -40,7 +47,11 @@ def redis_config(config: dict, data_dir: str) -> str:
         "appendfsync always",
         f"maxmemory {max_memory_bytes()}",
         "maxmemory-policy noeviction",
-        f'requirepass "{quoted}"',
+        # Off, so no connection is the default user; its rights are still every command because
+        # Redis 7.0 checks them when it replays a transaction from the append-only file at start
+        # (without them it refuses the writers' batches and starts with those records missing).
+        "user default reset off ~* &* +@all",
+        *(_user_line(user, path, config["run_id"]) for user, path in sorted(config["users"].items())),
     ]
     return "\n".join(lines) + "\n"
 

@@ -10,7 +10,7 @@ def register(subparsers) -> None:
         help="shape a network's traffic (NetEm or the userspace shaper) and count it",
         description="Run as the gw_<network> service: shape, count and announce readiness until SIGTERM.",
     )
-    parser.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    parser.add_argument("--config", metavar="FILE", help="service config JSON (default: the stack's)")
     parser.set_defaults(func=_gateway)
 
 

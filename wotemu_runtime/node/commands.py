@@ -39,8 +39,8 @@ def register(subparsers) -> None:
         "node",
         help="run this node's WoTPy app with its servient, recording interactions and system metrics",
     )
-    node.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    node.add_argument("--config", metavar="FILE", help="service config JSON (default: the stack's)")
     node.set_defaults(func=_node)
     broker = subparsers.add_parser("broker", help="run mosquitto for the MQTT nodes, with system metrics")
-    broker.add_argument("--config", metavar="FILE", help="service config JSON (default: $WOTEMU_CONFIG)")
+    broker.add_argument("--config", metavar="FILE", help="service config JSON (default: the stack's)")
     broker.set_defaults(func=_broker)

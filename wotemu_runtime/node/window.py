@@ -14,14 +14,14 @@ POLL_S = 1.0
 
 
 async def close_at_run_end(config: dict, run_over: asyncio.Event) -> None:
-    """Set `run_over` at the run's end: once the window is known, at its `ends` (Unix seconds)."""
+    """Set `run_over` at the run's end: once the window has an end, at its `ends` (Unix seconds)."""
     while True:
         try:
             window = await asyncio.to_thread(read_window, config)
         except redis.RedisError as ex:  # the store may restart: the window is in its append-only file
             log.warning("cannot read the run's window yet: %s", ex)
             window = None
-        if window is not None:
+        if window is not None and window["ends"] is not None:  # a manual run gets its end at the stop
             break
         await asyncio.sleep(POLL_S)
     await asyncio.sleep(max(0.0, window["ends"] - time.time()))

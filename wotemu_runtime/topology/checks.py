@@ -116,16 +116,8 @@ def _service_names(data: dict) -> list[Problem]:
                 )
             problem = _hostname_problem((key, index, "name"), stack, name, item.get("scale", 1))
             problems += [problem] if problem else []
-            app = item.get("app") if isinstance(item.get("app"), dict) else {}
-            config = f"{stack}_{normalise.app_config_name(stack, name, '0' * 64)}"
-            if key == "nodes" and "path" in app and len(config) > CONFIG_NAME_MAX:
-                problems.append(
-                    Problem(
-                        (key, index, "name"),
-                        f"its app file becomes the Swarm config {config!r} ({len(config)} characters); "
-                        f"Swarm allows {CONFIG_NAME_MAX}: shorten the stack or node name",
-                    )
-                )
+            problem = _config_name_problem((key, index, "name"), stack, name)
+            problems += [problem] if problem else []
     for index, item in _items(data, "networks"):
         name = item.get("name")
         if name == normalise.CONTROL_NETWORK:
@@ -136,7 +128,23 @@ def _service_names(data: dict) -> list[Problem]:
             gateway = normalise.gateway_name(name)
             problem = _hostname_problem(("networks", index, "name"), stack, gateway, 1)
             problems += [problem] if problem else []
-    return problems
+            problem = _config_name_problem(("networks", index, "name"), stack, gateway)
+            problems += [problem] if problem else []
+    problem = _config_name_problem(("experiment", "name"), stack, "redis")
+    return problems + ([problem] if problem else [])
+
+
+def _config_name_problem(path: tuple, stack: str, service: str) -> Problem | None:
+    """Each service's config (and a node's app file: a name as long) is a Swarm config, named
+    with a digest of its content and scoped by `docker stack deploy` with the stack's name."""
+    config = f"{stack}_{normalise.service_config_name(stack, service, '0' * 64)}"
+    if len(config) <= CONFIG_NAME_MAX:
+        return None
+    return Problem(
+        path,
+        f"the service config of {service!r} becomes the Swarm config {config!r} ({len(config)} characters); "
+        f"Swarm allows {CONFIG_NAME_MAX}: shorten the stack or service name",
+    )
 
 
 def _brokers(data: dict, networks: dict) -> list[Problem]:

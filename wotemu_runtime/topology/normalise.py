@@ -5,6 +5,7 @@ every decision about the stack is taken here, in one place, and unit-tested.
 """
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -13,9 +14,8 @@ from wotemu_runtime.contract import config as service
 from wotemu_runtime.contract.conditions import Conditions, GilbertElliottLoss, RandomLoss
 from wotemu_runtime.contract.ports import PORTS
 from wotemu_runtime.contract.versions import image_tag
-from wotemu_runtime.topology.schema import Netem, Topology
+from wotemu_runtime.topology.schema import MANUAL, Netem, Topology
 
-SECRET_TARGET = "wotemu_redis_password"
 APP_DIR = "/opt/wotemu/apps"
 CONTROL_NETWORK = "control"  # unshaped: Redis and the readiness handshake never cross a gateway
 # NET_ADMIN for routes, qdiscs and iptables; NET_RAW because iptables opens a raw socket.
@@ -35,6 +35,20 @@ def gateway_name(network: str) -> str:
 
 def app_config_name(stack: str, node: str, digest: str) -> str:
     return f"{stack}_app_{node}_{digest[:12]}"
+
+
+def service_config_name(stack: str, service_name: str, digest: str) -> str:
+    """Swarm configs are immutable: the content's digest in the name gives a changed config a new one."""
+    return f"{stack}_cfg_{service_name}_{digest[:12]}"
+
+
+def secret_target(user: str) -> str:
+    """Where a container finds the password of Redis user `user` (under /run/secrets/)."""
+    return f"wotemu_redis_{user}"
+
+
+def _store(user: str) -> service.Store:
+    return service.Store(host="redis", user=user, password_file=f"/run/secrets/{secret_target(user)}")
 
 
 def new_run_id(stack: str, now: datetime | None = None) -> str:
@@ -123,9 +137,11 @@ def build_stack_model(
 ) -> dict:
     """Everything the stack template needs, for one run of `topology`.
 
-    `files_dir` is where the app files will be on the host that deploys (default: where they are).
-    `duration` (seconds) overrides experiment.duration and `seed` experiment.seed (a trial's); the
-    model records what was overridden.
+    `files_dir` is the run's directory on the host that deploys: app files go to its `apps/`, service
+    configs to its `configs/` (default: app files where they are, configs in `configs/` beside the
+    stack file).
+    `duration` (seconds, or "manual") overrides experiment.duration and `seed` experiment.seed (a
+    trial's); the model records what was overridden.
     """
     base_dir = base_dir or Path.cwd()
     overrides, in_force = {}, {}
@@ -146,8 +162,8 @@ def build_stack_model(
         "run_id": run_id,
         "stack": stack,
         "seed": experiment.seed,
-        "redis": service.Store(host="redis", password_file=f"/run/secrets/{SECRET_TARGET}"),
     }
+    configs_dir = f"{files_dir}/configs" if files_dir else "configs"
 
     rates = {n.name: None if n.netem.rate is None else int(n.netem.rate) for n in topology.networks}
 
@@ -166,14 +182,33 @@ def build_stack_model(
     def layout(config: service.ServiceConfig) -> dict:
         return config.model_dump(mode="json")
 
+    def config_file(config: service.ServiceConfig) -> dict:
+        """The service config as the Swarm config file each container reads at CONFIG_TARGET."""
+        content = json.dumps(layout(config), sort_keys=True, indent=2) + "\n"
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        return {
+            "name": service_config_name(stack, config.service, digest),
+            "file": f"{configs_dir}/{config.service}.json",
+            "target": service.CONFIG_TARGET,
+            "content": content,
+        }
+
     services, configs = [], []
+    store_config = service.StoreConfig(
+        **common,
+        service="redis",
+        redis=_store("store"),
+        users={user: f"/run/secrets/{secret_target(user)}" for user in service.REDIS_USERS},
+    )
     # The store runs on a manager: the playbooks poll it with `docker exec` on the manager that deployed.
     services.append(
         {
             "name": "redis",
             "role": "store",
             "replicas": 1,
-            "config": layout(service.StoreConfig(**common, service="redis")),
+            "config": layout(store_config),
+            "config_file": config_file(store_config),
+            "secrets": list(service.REDIS_USERS),  # the store creates every user
             "networks": [],
             "caps": [],
             "sysctls": {},
@@ -188,6 +223,7 @@ def build_stack_model(
         name = gateway_name(network.name)
         config = service.GatewayConfig(
             **common,
+            redis=_store("gateway"),
             service=name,
             network=network.name,
             subnet=subnets[network.name],
@@ -200,6 +236,8 @@ def build_stack_model(
                 "role": "gateway",
                 "replicas": 1,
                 "config": layout(config),
+                "config_file": config_file(config),
+                "secrets": [config.redis.user],
                 "networks": [{"name": network.name, "aliases": []}],
                 "caps": NET_CAPS,
                 "sysctls": GATEWAY_SYSCTLS,
@@ -215,6 +253,7 @@ def build_stack_model(
         nets = attachments(broker.name, broker.networks)
         config = service.BrokerConfig(
             **common,
+            redis=_store("broker"),
             service=broker.name,
             networks=nets,
             extra_ports=extra_ports,
@@ -226,6 +265,8 @@ def build_stack_model(
                 "role": "broker",
                 "replicas": 1,
                 "config": layout(config),
+                "config_file": config_file(config),
+                "secrets": [config.redis.user],
                 "networks": [{"name": n.name, "aliases": [n.alias]} for n in nets],
                 "caps": NET_CAPS,
                 "sysctls": NODE_SYSCTLS,
@@ -250,7 +291,7 @@ def build_stack_model(
             app_config = {
                 "name": app_config_name(stack, node.name, digest),
                 "source": str(source),
-                "file": f"{files_dir}/{node.name}.py" if files_dir else str(source),
+                "file": f"{files_dir}/apps/{node.name}.py" if files_dir else str(source),
                 "target": f"{APP_DIR}/{node.name}.py",
             }
             configs.append(app_config)
@@ -258,6 +299,7 @@ def build_stack_model(
         broker = _broker_of(node, brokers, topology)
         config = service.NodeConfig(
             **common,
+            redis=_store("node"),
             service=node.name,
             app=app_ref.model_validate({**app_ref_fields, "params": app.params, "protocols": app.protocols}),
             networks=nets,
@@ -274,6 +316,8 @@ def build_stack_model(
                 "role": "node",
                 "replicas": node.scale,
                 "config": layout(config),
+                "config_file": config_file(config),
+                "secrets": [config.redis.user],
                 "networks": [{"name": n.name, "aliases": [n.alias]} for n in nets],
                 "caps": NET_CAPS,
                 "sysctls": NODE_SYSCTLS,
@@ -288,10 +332,9 @@ def build_stack_model(
         "stack": stack,
         "run_id": run_id,
         "image": image or image_tag(),
-        "duration_s": experiment.duration,
+        "duration_s": None if experiment.duration == MANUAL else experiment.duration,  # None: until stopped
         "overrides": overrides,
-        "redis_secret": f"{run_id}-redis",
-        "secret_target": SECRET_TARGET,
+        "redis_secrets": {user: f"{run_id}-redis-{user}" for user in service.REDIS_USERS},
         "control_network": {"name": CONTROL_NETWORK, "subnet": subnets[CONTROL_NETWORK]},
         "networks": [{"name": n.name, "subnet": subnets[n.name]} for n in topology.networks],
         "services": services,

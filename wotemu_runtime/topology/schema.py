@@ -57,6 +57,7 @@ DurationS = _unit(units.duration_s, "120s", maximum=WEEK_S, minimum=0)  # a run:
 Percent = _unit(units.percent, "1%", maximum=100.0)
 Rate = _unit(units.rate_bps, "15mbit", maximum=100e9, minimum=0)  # up to 100 gbit/s
 Size = _unit(units.size_bytes, "150M", maximum=float(2**40), minimum=0)  # up to 1 TiB
+MANUAL = "manual"  # experiment.duration: the run lasts until `wotemu stop`
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits and inner '-'")]
 
 
@@ -215,7 +216,9 @@ class Probes(Strict):
 
 class Experiment(Strict):
     name: str = Field("wotemu", pattern=STACK_PATTERN, description="the stack name")
-    duration: DurationS = Field(120.0, description="run time after every node is ready")
+    duration: DurationS | Literal[MANUAL] = Field(
+        120.0, description="run time after every node is ready, or `manual`: until `wotemu stop`"
+    )
     seed: int = Field(0, strict=True, ge=0, lt=2**32)
     repeat: int = Field(
         1,
