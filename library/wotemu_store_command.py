@@ -15,7 +15,7 @@ except ImportError:
     docker = None
 
 DOCUMENTATION = r"""
-module: experiment_store_command
+module: wotemu_store_command
 short_description: Run a C(wotemu) command in the current container of a run's store service
 description:
   - Finds the running container of the Swarm service (on this manager) and runs
