@@ -2,6 +2,7 @@
 even though the container is removed right after it exits, as Swarm removes a scaled-down one."""
 
 import importlib.util
+import sys
 import threading
 import time
 
@@ -17,12 +18,19 @@ LAST_WORDS = UNSTORED_MARK + '{"app": 7}'
 SCRIPT = """trap 'echo "$WORDS"; exit 0' TERM; echo started; while true; do sleep 0.1; done"""
 
 
-def module():
-    path = ROOT / "roles" / "results" / "library" / "wotemu_last_words.py"
-    spec = importlib.util.spec_from_file_location("wotemu_last_words", path)
+def _load(name: str, path):
+    spec = importlib.util.spec_from_file_location(name, path)
     loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded
     spec.loader.exec_module(loaded)
     return loaded
+
+
+def module():
+    """The module as Ansible ships it: with its role's module_utils under ansible.module_utils."""
+    role = ROOT / "roles" / "results"
+    _load("ansible.module_utils.wotemu_engine", role / "module_utils" / "wotemu_engine.py")
+    return _load("wotemu_last_words", role / "library" / "wotemu_last_words.py")
 
 
 @pytest.mark.docker

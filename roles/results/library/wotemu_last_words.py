@@ -12,6 +12,7 @@ import threading
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.wotemu_engine import ENGINE_OPTION, engine_api
 
 DOCUMENTATION = r"""
 module: wotemu_last_words
@@ -78,18 +79,14 @@ def main() -> None:
             "services": {"type": "list", "elements": "str", "required": True},
             "tail": {"type": "int", "default": 20},
             "budget": {"type": "int", "default": 150},
-            "docker_host": {"type": "str", "default": "unix:///var/run/docker.sock"},
+            **ENGINE_OPTION,
         },
         supports_check_mode=True,  # it only reads
     )
-    try:
-        import docker
-    except ImportError:
-        module.fail_json(msg="The Docker SDK for Python (`docker`) is not installed in this node's Python")
     params = module.params
     try:
         # No read timeout: a following stream is silent until its container prints or exits.
-        api = docker.APIClient(base_url=params["docker_host"], timeout=None)
+        api = engine_api(module, timeout=None)
         api.ping()
         containers = last_words(api, params["stack"], params["services"], params["tail"], params["budget"])
     except Exception as ex:  # noqa: BLE001 - the engine itself cannot be read: say so, plainly

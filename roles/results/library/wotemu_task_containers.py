@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.wotemu_engine import ENGINE_OPTION, engine_api
 
 DOCUMENTATION = r"""
 module: wotemu_task_containers
@@ -81,17 +82,13 @@ def main() -> None:
             "tail": {"type": "int", "default": 60},
             "timeout": {"type": "int", "default": 10},
             "budget": {"type": "int", "default": 120},
-            "docker_host": {"type": "str", "default": "unix:///var/run/docker.sock"},
+            **ENGINE_OPTION,
         },
         supports_check_mode=True,  # it only reads
     )
-    try:
-        import docker
-    except ImportError:
-        module.fail_json(msg="The Docker SDK for Python (`docker`) is not installed in this node's Python")
     params = module.params
     try:
-        api = docker.APIClient(base_url=params["docker_host"], timeout=params["timeout"])
+        api = engine_api(module, timeout=params["timeout"])
         containers = task_containers(api, params["stack"], params["tail"], params["budget"])
     except Exception as ex:  # noqa: BLE001 - the engine itself cannot be read: say so, plainly
         module.fail_json(
