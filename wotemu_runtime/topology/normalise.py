@@ -194,6 +194,30 @@ def build_stack_model(
         }
 
     services, configs = [], []
+
+    def add_service(config: service.ServiceConfig, role: str, attached=(), **deploy) -> None:
+        """One service of the stack: its config (as a file), the aliases of its `attached` networks
+        and how it runs. `deploy` overrides the defaults below (one replica, no capabilities)."""
+        services.append(
+            {
+                "name": config.service,
+                "role": role,
+                "replicas": 1,
+                "config": layout(config),
+                "config_file": config_file(config),
+                "secrets": [config.redis.user],
+                "networks": [{"name": n.name, "aliases": [n.alias]} for n in attached],
+                "caps": [],
+                "sysctls": {},
+                "resources": {},
+                "constraints": [],
+                "env": {},
+                "restart": "any",
+                "app_config": None,
+                **deploy,
+            }
+        )
+
     store_config = service.StoreConfig(
         **common,
         service="redis",
@@ -201,23 +225,11 @@ def build_stack_model(
         users={user: f"/run/secrets/{secret_target(user)}" for user in service.REDIS_USERS},
     )
     # The store runs on a manager: the playbooks poll it with `docker exec` on the manager that deployed.
-    services.append(
-        {
-            "name": "redis",
-            "role": "store",
-            "replicas": 1,
-            "config": layout(store_config),
-            "config_file": config_file(store_config),
-            "secrets": list(service.REDIS_USERS),  # the store creates every user
-            "networks": [],
-            "caps": [],
-            "sysctls": {},
-            "resources": {},
-            "constraints": ["node.role == manager"],
-            "env": {},
-            "restart": "any",
-            "app_config": None,
-        }
+    add_service(
+        store_config,
+        "store",
+        secrets=list(service.REDIS_USERS),  # the store creates every user
+        constraints=["node.role == manager"],
     )
     for index, network in enumerate(topology.networks):
         name = gateway_name(network.name)
@@ -230,23 +242,12 @@ def build_stack_model(
             netem=canonical_netem(network.netem, experiment.seed + index),
             extra_ports=extra_ports,
         )
-        services.append(
-            {
-                "name": name,
-                "role": "gateway",
-                "replicas": 1,
-                "config": layout(config),
-                "config_file": config_file(config),
-                "secrets": [config.redis.user],
-                "networks": [{"name": network.name, "aliases": []}],
-                "caps": NET_CAPS,
-                "sysctls": GATEWAY_SYSCTLS,
-                "resources": {},
-                "constraints": [],
-                "env": {},
-                "restart": "any",
-                "app_config": None,
-            }
+        add_service(
+            config,
+            "gateway",
+            networks=[{"name": network.name, "aliases": []}],
+            caps=NET_CAPS,
+            sysctls=GATEWAY_SYSCTLS,
         )
     brokers = {broker.name: broker for broker in topology.brokers}
     for broker in topology.brokers:
@@ -259,23 +260,14 @@ def build_stack_model(
             extra_ports=extra_ports,
             system_period_s=experiment.system_period,
         )
-        services.append(
-            {
-                "name": broker.name,
-                "role": "broker",
-                "replicas": 1,
-                "config": layout(config),
-                "config_file": config_file(config),
-                "secrets": [config.redis.user],
-                "networks": [{"name": n.name, "aliases": [n.alias]} for n in nets],
-                "caps": NET_CAPS,
-                "sysctls": NODE_SYSCTLS,
-                "resources": _resources(broker.resources),
-                "constraints": _constraints(broker.placement),
-                "env": {},
-                "restart": "any",
-                "app_config": None,
-            }
+        add_service(
+            config,
+            "broker",
+            nets,
+            caps=NET_CAPS,
+            sysctls=NODE_SYSCTLS,
+            resources=_resources(broker.resources),
+            constraints=_constraints(broker.placement),
         )
     for node in topology.nodes:
         nets = attachments(node.name, node.networks)
@@ -310,23 +302,18 @@ def build_stack_model(
             system_period_s=experiment.system_period,
             probes=_probes(experiment),
         )
-        services.append(
-            {
-                "name": node.name,
-                "role": "node",
-                "replicas": node.scale,
-                "config": layout(config),
-                "config_file": config_file(config),
-                "secrets": [config.redis.user],
-                "networks": [{"name": n.name, "aliases": [n.alias]} for n in nets],
-                "caps": NET_CAPS,
-                "sysctls": NODE_SYSCTLS,
-                "resources": _resources(node.resources),
-                "constraints": _constraints(node.placement),
-                "env": {k: str(v) for k, v in node.env.items()},
-                "restart": "on-failure",
-                "app_config": app_config,
-            }
+        add_service(
+            config,
+            "node",
+            nets,
+            replicas=node.scale,
+            caps=NET_CAPS,
+            sysctls=NODE_SYSCTLS,
+            resources=_resources(node.resources),
+            constraints=_constraints(node.placement),
+            env={k: str(v) for k, v in node.env.items()},
+            restart="on-failure",
+            app_config=app_config,
         )
     return {
         "stack": stack,
