@@ -115,7 +115,7 @@ def test_service_configs_are_files_named_by_their_content():
     assert json.loads(clock["content"]) == service(model, "clock")["config"]
     assert clock["file"] == "/var/tmp/wotemu/demo/configs/clock.json"
     assert clock["target"] == CONFIG_TARGET
-    assert clock["name"] == f"demo_cfg_clock_{hashlib.sha256(clock['content'].encode()).hexdigest()[:12]}"
+    assert clock["name"] == f"cfg_clock_{hashlib.sha256(clock['content'].encode()).hexdigest()[:12]}"
     other = build_stack_model(topology(), RUN.replace("2026", "2027"), base_dir=ROOT)
     assert service(other, "clock")["config_file"]["name"] != clock["name"]  # Swarm configs are immutable
 
@@ -128,7 +128,7 @@ def test_path_apps_become_swarm_configs_pinned_by_digest():
     (config,) = model["configs"]
     assert config["file"] == str(ROOT / "apps" / "quickstart_server.py")
     assert service(model, "server")["config"]["app"]["path"] == config["target"]
-    assert config["name"].startswith("demo_app_server_")
+    assert config["name"].startswith("app_server_")
 
 
 def test_resources_and_placement():

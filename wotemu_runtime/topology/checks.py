@@ -137,7 +137,7 @@ def _service_names(data: dict) -> list[Problem]:
 def _config_name_problem(path: tuple, stack: str, service: str) -> Problem | None:
     """Each service's config (and a node's app file: a name as long) is a Swarm config, named
     with a digest of its content and scoped by `docker stack deploy` with the stack's name."""
-    config = f"{stack}_{normalise.service_config_name(stack, service, '0' * 64)}"
+    config = f"{stack}_{normalise.service_config_name(service, '0' * 64)}"
     if len(config) <= CONFIG_NAME_MAX:
         return None
     return Problem(

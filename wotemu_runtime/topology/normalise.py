@@ -33,13 +33,14 @@ def gateway_name(network: str) -> str:
     return f"gw_{network}"
 
 
-def app_config_name(stack: str, node: str, digest: str) -> str:
-    return f"{stack}_app_{node}_{digest[:12]}"
+# Config names are keys of the stack file: `docker stack deploy` prefixes them with `<stack>_`.
+def app_config_name(node: str, digest: str) -> str:
+    return f"app_{node}_{digest[:12]}"
 
 
-def service_config_name(stack: str, service_name: str, digest: str) -> str:
+def service_config_name(service_name: str, digest: str) -> str:
     """Swarm configs are immutable: the content's digest in the name gives a changed config a new one."""
-    return f"{stack}_cfg_{service_name}_{digest[:12]}"
+    return f"cfg_{service_name}_{digest[:12]}"
 
 
 def secret_target(user: str) -> str:
@@ -187,7 +188,7 @@ def build_stack_model(
         content = json.dumps(layout(config), sort_keys=True, indent=2) + "\n"
         digest = hashlib.sha256(content.encode()).hexdigest()
         return {
-            "name": service_config_name(stack, config.service, digest),
+            "name": service_config_name(config.service, digest),
             "file": f"{configs_dir}/{config.service}.json",
             "target": service.CONFIG_TARGET,
             "content": content,
@@ -281,7 +282,7 @@ def build_stack_model(
             source = (base_dir / app.path).resolve()
             digest = _file_digest(source)
             app_config = {
-                "name": app_config_name(stack, node.name, digest),
+                "name": app_config_name(node.name, digest),
                 "source": str(source),
                 "file": f"{files_dir}/apps/{node.name}.py" if files_dir else str(source),
                 "target": f"{APP_DIR}/{node.name}.py",
