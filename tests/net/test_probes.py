@@ -6,7 +6,14 @@ import threading
 import pytest
 
 from wotemu_runtime.contract.conditions import DEFAULTS
-from wotemu_runtime.control.probes import expected_one_way, judge, median_interval, one_way_loss, wilson
+from wotemu_runtime.control.probes import (
+    background,
+    expected_one_way,
+    judge,
+    median_interval,
+    one_way_loss,
+    wilson,
+)
 from wotemu_runtime.net.probe import PACKET_BYTES, Responder, interval_s, measure
 
 
@@ -72,3 +79,23 @@ def test_intervals():
     assert low < 40 and high > 59
     low, high = wilson(0, 100)
     assert low == 0 and 0.03 < high < 0.04
+
+
+def test_the_apps_traffic_raises_the_target_as_netem_would():
+    """With a rate, netem queues every packet behind the last: the apps' packets hold the probe's up."""
+    lte = {**DEFAULTS, "delay_ms": 40.0, "jitter_ms": 10.0, "distribution": "normal", "rate_bps": 15_000_000}
+    alone = expected_one_way(lte, PACKET_BYTES, 0.01)
+    beside = expected_one_way(lte, PACKET_BYTES, 0.01, background_pps=60, background_bytes=100)
+    assert beside > alone + 0.5
+    counters = [  # the gateway's cumulative counts, sampled every 5 s; the probe's own are not the apps'
+        {"network": "cell", "task": "gw.1", "protocol": "http", "direction": "request", "t": 5.0,
+         "packets": 100, "bytes": 10_000},
+        {"network": "cell", "task": "gw.1", "protocol": "http", "direction": "request", "t": 10.0,
+         "packets": 250, "bytes": 25_000},
+        {"network": "cell", "task": "gw.1", "protocol": "probe", "direction": "request", "t": 10.0,
+         "packets": 999, "bytes": 60_000},
+        {"network": "lan", "task": "gw.2", "protocol": "http", "direction": "request", "t": 10.0,
+         "packets": 999, "bytes": 99_900},
+    ]  # fmt: skip
+    assert background(counters, "cell", 7.0) == (30.0, 100)
+    assert background(counters, "cell", 12.0) == (0.0, 0)  # no sample after: nothing to say

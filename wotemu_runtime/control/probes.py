@@ -19,6 +19,7 @@ measured value, the tolerance and whether it passed:
 import heapq
 import itertools
 import math
+import random
 import statistics
 
 from wotemu_runtime.net.distributions import load_table
@@ -72,33 +73,62 @@ def median_interval(values: list[float]) -> tuple[float, float]:
     return ordered[low], ordered[high]
 
 
-def expected_one_way(conditions: dict, packet_bytes: int, interval_s: float) -> float:
+def expected_one_way(
+    conditions: dict,
+    packet_bytes: int,
+    interval_s: float,
+    background_pps: float = 0.0,
+    background_bytes: int = 0,
+) -> float:
     """Median half round trip (ms) of a train of requests every `interval_s`, each echoed on arrival,
     both directions through one netem with `conditions` (a gateway shapes its network's traffic
-    both ways on one interface). Losses and the queue limit are left out: they drop, not delay."""
+    both ways on one interface), beside the apps' own packets (`background_pps` of
+    `background_bytes`, Poisson): they share the queue, so a long delay of theirs holds up the probe's.
+    Losses and the queue limit are left out: they drop, not delay."""
     model = PacketModel(
         {**conditions, "loss": None, "limit_packets": 2**31}, 0, load_table(conditions["distribution"])
     )
     step = round(interval_s * 1e9)
-    events = [
-        (i * step, i, True) for i in range(SIMULATED)
-    ]  # (reaches the gateway, request, is it the request)
+    # (reaches the gateway, request number or -1 for the apps', is it the probe's request)
+    events = [(i * step, i, True) for i in range(SIMULATED)]
+    arrivals, now = random.Random(0), 0.0
+    while background_pps and now < SIMULATED * step:
+        now += arrivals.expovariate(background_pps) * 1e9
+        events.append((round(now), -1, False))
     heapq.heapify(events)
     round_trips = []
     while events:
         now, i, request = heapq.heappop(events)
-        released = model.schedule(now, packet_bytes, 0)[0]
+        released = model.schedule(now, packet_bytes if i >= 0 else background_bytes, 0)[0]
         if request:
             heapq.heappush(events, (released, i, False))
-        else:
+        elif i >= 0:
             round_trips.append(released - i * step)
     return statistics.median(round_trips) / 2e6
 
 
-def _delay(record: dict, conditions: dict) -> dict:
-    row = {"parameter": "delay_ms", "configured": conditions["delay_ms"]}
+def background(traffic: list[dict], network: str, t: float) -> tuple[float, int]:
+    """The apps' packets per second across `network` around `t`, and their mean size: from its
+    gateway's cumulative counters (every protocol but the probe's), between the samples either side."""
+    series: dict[tuple, list[dict]] = {}
+    for record in traffic:
+        if record["network"] == network and record["protocol"] != "probe":
+            series.setdefault((record["task"], record["protocol"], record["direction"]), []).append(record)
+    pps, packets, size = 0.0, 0, 0
+    for samples in series.values():
+        before = max((r for r in samples if r["t"] <= t), key=lambda r: r["t"], default=None)
+        after = min((r for r in samples if r["t"] > t), key=lambda r: r["t"], default=None)
+        if before and after and after["packets"] >= before["packets"]:  # no restart in between
+            pps += (after["packets"] - before["packets"]) / (after["t"] - before["t"])
+            packets += after["packets"] - before["packets"]
+            size += after["bytes"] - before["bytes"]
+    return pps, round(size / packets) if packets else 0
+
+
+def _delay(record: dict, conditions: dict, apps: tuple[float, int]) -> dict:
+    row = {"parameter": "delay_ms", "configured": conditions["delay_ms"], "background_pps": round(apps[0], 1)}
     try:
-        target = expected_one_way(conditions, record["packet_bytes"], record["interval_s"])
+        target = expected_one_way(conditions, record["packet_bytes"], record["interval_s"], *apps)
     except FileNotFoundError as ex:  # iproute2's tables are not on this control machine
         target, row["note"] = None, f"no verdict: {ex}"
     one_way = [rtt / 2 for rtt in record["rtt_ms"]]
@@ -142,20 +172,23 @@ def _rate(conditions: dict) -> dict:
     }
 
 
-def judge(record: dict, conditions: dict) -> list[dict]:
-    """The rows of one round: delay and loss judged, the rate named when one is configured."""
+def judge(record: dict, conditions: dict, apps: tuple[float, int] = (0.0, 0)) -> list[dict]:
+    """The rows of one round: delay and loss judged, the rate named when one is configured. `apps`:
+    the apps' packets per second on the network meanwhile, and their mean size (`background`)."""
     base = {key: record[key] for key in ("network", "round", "t", "peer", "sent", "received", "bytes_sent")}
-    rows = [_delay(record, conditions), _loss(record, conditions)]
+    rows = [_delay(record, conditions, apps), _loss(record, conditions)]
     if conditions.get("rate_bps") and record["round"] == 1:  # named once: no round measures it
         rows.append(_rate(conditions))
     return [{**base, **row} for row in rows]
 
 
-def probe_results(records: list[dict], configured: dict[str, dict]) -> list[dict]:
+def probe_results(records: list[dict], configured: dict[str, dict], traffic: list[dict] = ()) -> list[dict]:
     """run.json's `probes`: every round of every network, in time order, judged against `configured`
-    ({network: canonical conditions}, as the stack gave them to the gateways)."""
+    ({network: canonical conditions}, as the stack gave them to the gateways) beside the apps'
+    traffic the gateways counted (`traffic` records)."""
     rows = []
     for record in sorted(records, key=lambda r: r["t"]):
         if record["network"] in configured and record["sent"]:
-            rows += judge(record, configured[record["network"]])
+            apps = background(traffic, record["network"], record["t"])
+            rows += judge(record, configured[record["network"]], apps)
     return rows

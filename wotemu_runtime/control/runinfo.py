@@ -42,7 +42,7 @@ def probes(bundle: Path, stack_model: dict) -> list[dict]:
         for service in stack_model["services"]
         if service["role"] == "gateway"
     }
-    return probe_results(_records(bundle, "probes"), configured)
+    return probe_results(_records(bundle, "probes"), configured, _records(bundle, "traffic"))
 
 
 def drops(bundle: Path) -> dict[str, int]:
