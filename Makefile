@@ -8,6 +8,8 @@ LOCK      := constraints.txt
 PIP       := $(PY) -m pip install -q --disable-pip-version-check -c $(LOCK)
 TOPOLOGY  ?= topologies/quickstart.yml
 INVENTORY ?= inventory/local.yml
+# More for `wotemu run`, e.g. RUN_ARGS='--repeat 3' or RUN_ARGS='-e experiment_duration=10'.
+RUN_ARGS  ?=
 PYTEST_ARGS ?=
 # The Python the runtime image's wheelhouse is made with (runtime_image_wheel_python): the lock covers it too.
 IMAGE_PYTHON ?= /usr/bin/python3
@@ -43,7 +45,7 @@ collections/.installed: tools/install_collections.py requirements.yml | $(VENV)/
 	touch $@
 
 experiment: setup
-	$(BIN)/wotemu run $(TOPOLOGY) -i $(INVENTORY)
+	$(BIN)/wotemu run $(TOPOLOGY) -i $(INVENTORY) $(RUN_ARGS)
 
 # A three-node swarm of Docker engines in containers on this machine, then the cluster topology on it.
 # The cluster stays up for more runs (`make experiment INVENTORY=inventory/cluster.yml TOPOLOGY=...`).

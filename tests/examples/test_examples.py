@@ -2,7 +2,9 @@
 README, run end to end by `wotemu run` on the one-node swarm, shortened, as a new user runs them.
 
 The cluster example needs the three-node swarm: tests/cluster runs it and asserts the same things
-through the helpers here. One swarm and one runtime image serve every run of the session.
+through the helpers here. The quickstart is the README's first topology less its second network and
+broker (readme-1 here), and tests/fresh runs it as a newcomer does, through `make experiment`, with
+the same checks. One swarm and one runtime image serve every run of the session.
 """
 
 import json
@@ -35,6 +37,7 @@ EXAMPLES = {
     **{f"readme-{index}": topology for index, topology in enumerate(README_TOPOLOGIES, 1)},
 }
 EXAMPLES.pop("cluster")  # tests/cluster/test_cluster.py runs it on the three-node swarm
+EXAMPLES.pop("quickstart")  # tests/fresh/test_fresh_machine.py runs it
 
 
 @pytest.fixture(scope="session")

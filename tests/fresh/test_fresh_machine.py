@@ -23,6 +23,12 @@ import docker
 import pytest
 
 from tests.conftest import ROOT, require_command
+from tests.examples.checks import (
+    assert_consumers_succeed,
+    assert_health_table_agrees,
+    assert_nothing_recorded_after_the_end,
+    assert_only_the_error_app_crashes,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.fresh, pytest.mark.timeout(1800)]
 
@@ -67,10 +73,10 @@ def _clean_clone(tmp: Path) -> bytes:
     return archive.getvalue()
 
 
-def _make_experiment(machine, log: Path) -> str:
+def _make_experiment(machine, log: Path, *variables: str) -> str:
     """`make experiment` in the checkout, as root; its whole output goes to `log` as it comes."""
     exec_id = machine.client.api.exec_create(
-        machine.id, ["make", "experiment"], workdir=CHECKOUT, environment=CA_ENV
+        machine.id, ["make", "experiment", *variables], workdir=CHECKOUT, environment=CA_ENV
     )["Id"]
     with log.open("wb") as out:
         for chunk in machine.client.api.exec_start(exec_id, stream=True):
@@ -100,6 +106,11 @@ def _changed_tasks(machine, artifacts: str, plays: tuple[str, ...]) -> list[str]
         and e["event_data"].get("play") in plays
         and e["event_data"].get("res", {}).get("changed")
     ]
+
+
+def _report_path(output: str) -> str:
+    (report,) = [line.removeprefix("Report: ") for line in output.splitlines() if line.startswith("Report: ")]
+    return report
 
 
 def _artifacts_dir(output: str) -> str:
@@ -158,7 +169,7 @@ def test_make_experiment_alone_ends_with_a_report(fresh_machine, first_run):
     print(f"first make experiment on the fresh machine: {first_run['seconds']:.0f} s")
     assert "Installing system packages: python3-venv ca-certificates" in output
     assert "started Docker as a detached dockerd" in output
-    (report,) = [line.removeprefix("Report: ") for line in output.splitlines() if line.startswith("Report: ")]
+    report = _report_path(output)
     assert report.startswith(f"{CHECKOUT}/results/quickstart/") and report.endswith("/report.html")
     html = _in_machine(fresh_machine, "cat", report)
     assert len(html) > 100_000 and "<html" in html.lower()
@@ -172,6 +183,17 @@ def test_make_experiment_alone_ends_with_a_report(fresh_machine, first_run):
     assert int(interactions) > 0
 
 
+def test_the_quickstart_runs_clean_as_every_example_must(fresh_machine, first_run, tmp_path):
+    stream, _ = fresh_machine.get_archive(_report_path(first_run["output"]).rpartition("/")[0])
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        tar.extractall(tmp_path, filter="data")
+    (bundle,) = tmp_path.iterdir()
+    assert_consumers_succeed(bundle)
+    assert_nothing_recorded_after_the_end(bundle)
+    assert_health_table_agrees(bundle)
+    assert_only_the_error_app_crashes(bundle)
+
+
 _COUNT_DOCKERDS = (
     "import glob\nprint(sum(open(p).read().strip() == 'dockerd' for p in glob.glob('/proc/[0-9]*/comm')))\n"
 )
@@ -183,7 +205,9 @@ _COUNT_OK_READS = (
 
 
 def test_a_second_make_experiment_starts_no_dockerd_and_rebuilds_nothing(fresh_machine, first_run):
-    output = _make_experiment(fresh_machine, LOGS / "fresh-machine-second.log")
+    # What it proves is in the set-up phases: a shorter run of the quickstart is enough after them.
+    log = LOGS / "fresh-machine-second.log"
+    output = _make_experiment(fresh_machine, log, "RUN_ARGS=-e experiment_duration=10")
     assert "Installing system packages" not in output and "pip install" not in output
     assert "started Docker" not in output
     assert _changed_tasks(fresh_machine, _artifacts_dir(output), RUN_PHASES) == []
