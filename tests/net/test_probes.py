@@ -1,7 +1,10 @@
 """The fidelity probe: its echo and pacing on the loopback, and how a round is judged."""
 
+import gzip
+import json
 import random
 import threading
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,6 +17,7 @@ from wotemu_runtime.control.probes import (
     one_way_loss,
     wilson,
 )
+from wotemu_runtime.control.runinfo import probes
 from wotemu_runtime.net.probe import PACKET_BYTES, Responder, interval_s, measure
 
 
@@ -99,3 +103,20 @@ def test_the_apps_traffic_raises_the_target_as_netem_would():
     ]  # fmt: skip
     assert background(counters, "cell", 7.0) == (30.0, 100)
     assert background(counters, "cell", 12.0) == (0.0, 0)  # no sample after: nothing to say
+
+
+def test_a_round_the_stop_cut_short_is_left_out(tmp_path):
+    """After the run's end the stop takes the peers away: echoes lost then are no network's loss."""
+    end = datetime(2026, 1, 1, 12, 0, 30)  # naive UTC, as run.json gives it
+    rounds = [
+        {**_round([20.0] * 50), "t": end.replace(tzinfo=UTC).timestamp() + offset} for offset in (-10, -0.2)
+    ]
+    with gzip.open(tmp_path / "probes.jsonl.gz", "wt") as out:
+        out.writelines(json.dumps(r) + "\n" for r in rounds)
+    model = {
+        "services": [
+            {"role": "gateway", "config": {"network": "lan", "netem": {**DEFAULTS, "delay_ms": 10.0}}}
+        ]
+    }
+    rows = probes(tmp_path, model, end.isoformat())
+    assert {row["t"] for row in rows} == {rounds[0]["t"]}  # the second ends 0.3 s after the run

@@ -3,7 +3,7 @@
 import gzip
 import json
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from wotemu_runtime.contract.records import UNSTORED_MARK, total_drops
@@ -35,14 +35,19 @@ def gateways(bundle: Path) -> dict:
     return found
 
 
-def probes(bundle: Path, stack_model: dict) -> list[dict]:
-    """The probe rounds judged against the conditions the stack gave each network's gateway."""
+def probes(bundle: Path, stack_model: dict, ended: str) -> list[dict]:
+    """The probe rounds judged against the conditions the stack gave each network's gateway. A round
+    not over by the run's end (naive UTC, as run.json says it) is left out like every record after
+    it: the stop takes its peers away mid-round, and their lost echoes are no network's loss."""
     configured = {
         service["config"]["network"]: service["config"]["netem"]
         for service in stack_model["services"]
         if service["role"] == "gateway"
     }
-    return probe_results(_records(bundle, "probes"), configured, _records(bundle, "traffic"))
+    end = datetime.fromisoformat(ended)
+    end = (end if end.tzinfo else end.replace(tzinfo=UTC)).timestamp()
+    rounds = [r for r in _records(bundle, "probes") if r["t"] + r["sent"] * r["interval_s"] <= end]
+    return probe_results(rounds, configured, _records(bundle, "traffic"))
 
 
 def drops(bundle: Path) -> dict[str, int]:
@@ -108,6 +113,7 @@ def run_info(
     path = Path(bundle)
     overrides = run_state.get("overrides") or {}
     started_at = run_state.get("started_at")
+    ended = ended_at(started_at, run_state.get("duration_s"), stop_began)
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": stack_model["run_id"],
@@ -117,10 +123,10 @@ def run_info(
         "hosts": hosts,
         "versions": versions,
         "started_at": started_at,
-        "ended_at": ended_at(started_at, run_state.get("duration_s"), stop_began),
+        "ended_at": ended,
         "stopped_at": stopped_at,
         "gateways": gateways(path),
-        "probes": probes(path, stack_model),
+        "probes": probes(path, stack_model, ended),
         "drops": drops(path),
         # Records that never reached the store, as their writers counted them at exit.
         "unstored": unstored({**exited_before_the_stop(path), **(last_words or {})}),
