@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 
-from wotemu_runtime.control.runinfo import hosts_from_swarm, run_info
+from wotemu_runtime.control.runinfo import hosts_from_swarm, networks_from_docker, run_info
 from wotemu_runtime.control.snapshot import tasks_snapshot
 from wotemu_runtime.topology.errors import TopologyError
 from wotemu_runtime.topology.normalise import build_stack_model, new_run_id, stopped
@@ -46,15 +46,24 @@ def wotemu_topology(source, project_dir):
 
 
 def wotemu_stack(
-    document, project_dir, run_id=None, hosts=None, files_dir=None, duration=0, seed=None, manual=False
+    document,
+    project_dir,
+    run_id=None,
+    hosts=None,
+    networks=(),
+    files_dir=None,
+    duration=0,
+    seed=None,
+    manual=False,
 ):
-    """The stack model of a validated topology document (checked against the swarm's `hosts` if given).
+    """The stack model of a validated topology document (checked against the swarm's `hosts` and its
+    `networks` if given).
 
     `duration` (seconds; 0 = the topology's) is the `experiment_duration` override, `seed` (None = the
     topology's) the `experiment_seed` one (a trial's); `manual` (the `experiment_manual` override)
     makes the run last until it is stopped."""
     try:
-        topology = topology_of(_plain(document), _plain(hosts))
+        topology = topology_of(_plain(document), _plain(hosts), _plain(networks))
     except TopologyError as ex:
         message = f"the topology does not fit the swarm; nothing was deployed:\n{ex}"
         raise AnsibleFilterError(message) from None
@@ -86,6 +95,7 @@ class FilterModule:
             "wotemu_stopped": stopped,
             "wotemu_stack_file": render_stack,
             "wotemu_hosts": hosts_from_swarm,
+            "wotemu_networks": networks_from_docker,
             "wotemu_tasks_snapshot": tasks_snapshot,
             "wotemu_run_info": run_info,
             "wotemu_image": wotemu_image,

@@ -92,3 +92,22 @@ def runtime_image() -> str:
     from wotemu_runtime.contract.versions import image_tag
 
     return image_tag()
+
+
+def pytest_assertrepr_compare(op: str, left, right):
+    """`"text" in html` on a whole report: say what was missing, not the megabyte it was missing from."""
+    if op in ("in", "not in") and isinstance(right, str) and len(right) > 2000:
+        found = "found" if op == "not in" else "not found"
+        return [f"{left!r} {found} in a text of {len(right):,} characters"]
+    return None
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter):
+    """The failed tests' names last, one line each: CI shows the tail of a long, verbose output."""
+    yield
+    failed = [report.nodeid for key in ("failed", "error") for report in terminalreporter.stats.get(key, [])]
+    if failed:
+        terminalreporter.write_sep("=", f"{len(failed)} failed or in error")
+        for nodeid in failed:
+            terminalreporter.write_line(nodeid)

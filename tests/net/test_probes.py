@@ -1,5 +1,6 @@
 """The fidelity probe: its echo and pacing on the loopback, and how a round is judged."""
 
+import random
 import threading
 
 import pytest
@@ -62,6 +63,12 @@ def test_the_target_is_netems_median_for_the_probes_train():
 
 
 def test_intervals():
-    assert median_interval(list(range(100))) == (40, 59)
+    independent = list(range(100))
+    random.Random(3).shuffle(independent)
+    assert median_interval(independent) == (40, 59)  # n/2 ∓ 1.96 √n / 2 of 100 independent samples
+    # The same values in runs, as a FIFO releases them: far fewer independent samples, a wider interval.
+    runs = [v for start in range(0, 100, 10) for v in sorted(independent[start : start + 10])]
+    low, high = median_interval(runs)
+    assert low < 40 and high > 59
     low, high = wilson(0, 100)
     assert low == 0 and 0.03 < high < 0.04

@@ -271,3 +271,29 @@ def test_malformed_topology_fails_before_any_docker_change(tmp_path):
     assert "nodes[1].networks[0]: unknown network 'cel'; defined: cell, lan" in output
     assert "nothing was deployed" in output
     assert ({s.id for s in client.services.list()}, {s.id for s in client.secrets.list()}) == before
+
+
+def test_a_run_whose_subnets_are_taken_fails_before_any_docker_change(tmp_path):
+    """Two runs on one swarm from the same default pool: the second is refused, not left unscheduled."""
+    require_command("docker", "ansible-playbook")
+    client = docker.from_env()
+    pool = docker.types.IPAMPool(subnet="10.211.0.0/24")
+    taken = client.networks.create(
+        "wtest-taken", driver="overlay", ipam=docker.types.IPAMConfig(pool_configs=[pool])
+    )
+    try:
+        topology = tmp_path / "second.yml"
+        topology.write_text(
+            "experiment: {name: wtest-second}\nnetworks: [{name: cell}]\n"
+            "nodes: [{name: clock, app: {builtin: clock}, networks: [cell]}]\n"
+        )
+        before = {s.id for s in client.services.list()}
+        output = refused_deploy(topology, tmp_path)
+        assert (
+            "experiment.subnet_pool: network control would take 10.211.0.0/24, which overlaps the swarm's "
+            "network wtest-taken (10.211.0.0/24)"
+        ) in output
+        assert "nothing was deployed" in output
+        assert {s.id for s in client.services.list()} == before
+    finally:
+        taken.remove()

@@ -10,7 +10,7 @@ from wotemu_runtime.contract.config import CONFIG_TARGET
 from wotemu_runtime.topology.errors import TopologyError
 from wotemu_runtime.topology.normalise import build_stack_model, canonical_netem
 from wotemu_runtime.topology.schema import Netem, json_schema
-from wotemu_runtime.topology.validate import validate_document
+from wotemu_runtime.topology.validate import read_document, topology_of, validate_document
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = "demo-20260101T000000"
@@ -219,3 +219,29 @@ def test_probes_are_on_by_default_and_off_with_false():
     assert on["networks"][0]["rate_bps"] == 1_500_000  # the probe paces itself by the network's rate
     off = topology(experiment={"name": "demo", "probes": False})
     assert service(build_stack_model(off, RUN), "clock")["config"]["probes"] is None
+
+
+def test_a_new_run_refuses_subnets_that_overlap_the_swarms_networks(tmp_path):
+    path = tmp_path / "two.yml"
+    path.write_text(
+        "experiment: {name: two}\n"
+        "networks:\n  - name: cell\n  - name: lan\n    subnet: 10.80.0.0/16\n"
+        "nodes:\n  - {name: clock, app: {builtin: clock}, networks: [cell, lan]}\n"
+    )
+    document = read_document(path, base_dir=ROOT)
+    taken = [
+        {"name": "one_cell", "subnets": ["10.211.1.0/24"]},  # another run's, from the same default pool
+        {"name": "lab", "subnets": ["10.80.7.0/24"]},
+        {"name": "two_lan", "subnets": ["10.80.0.0/16"]},  # this stack's own: a run being replaced
+    ]
+    with pytest.raises(TopologyError) as info:
+        topology_of(document, HOSTS, taken)
+    text = str(info.value)
+    assert (
+        "experiment.subnet_pool: network cell would take 10.211.1.0/24, which overlaps the swarm's network "
+        "one_cell (10.211.1.0/24): give a free range in `experiment.subnet_pool`, or stop what uses it"
+    ) in text
+    lan = "networks[1].subnet: network lan would take 10.80.0.0/16, which overlaps the swarm's network lab"
+    assert lan in text
+    assert "two_lan" not in text
+    topology_of(document, HOSTS, [{"name": "elsewhere", "subnets": ["10.99.0.0/24"]}])

@@ -147,3 +147,13 @@ def hosts_from_swarm(nodes: list[dict]) -> list[dict]:
             }
         )
     return hosts
+
+
+def networks_from_docker(networks: list[dict]) -> list[dict]:
+    """The engine's networks (`docker_host_info`, verbose) as the subnet check sees them: name, subnets."""
+    named = []
+    for network in networks:
+        pools = (network.get("IPAM") or {}).get("Config") or []
+        subnets = [pool["Subnet"] for pool in pools if "Subnet" in pool]
+        named.append({"name": network["Name"], "subnets": subnets})
+    return named

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from wotemu_runtime.node import loader
 from wotemu_runtime.topology import normalise, units
 from wotemu_runtime.topology.errors import Problem
+from wotemu_runtime.topology.schema import Topology
 
 RESERVED_SERVICES = {"redis": "the stack's metrics store"}
 HOSTNAME_MAX = 64  # Linux's limit, and Swarm names each container's host after its task
@@ -505,6 +506,33 @@ def check(data: dict, base_dir: Path) -> list[Problem]:
     return problems
 
 
-def check_swarm(data: dict, hosts: list[dict]) -> list[Problem]:
-    """What depends on the real swarm: room for one address per node, labels and limits of its hosts."""
-    return _subnet_room(data, max(1, len(hosts))) + _placement(data, hosts)
+def _subnets_free(data: dict, taken: list[dict]) -> list[Problem]:
+    """The subnets this run would take must not overlap a network already on the swarm: Swarm would
+    leave the run's tasks unscheduled ("Pool overlaps") until the ready timeout, saying nothing."""
+    topology = Topology.model_validate(data)  # the document passed its schema already
+    stack = topology.experiment.name
+    indexes = {item.get("name"): index for index, item in _items(data, "networks")}
+    problems = []
+    for name, subnet in normalise.assigned_subnets(topology).items():
+        explicit = name in indexes and data["networks"][indexes[name]].get("subnet")
+        path = ("networks", indexes[name], "subnet") if explicit else ("experiment", "subnet_pool")
+        for other in taken:
+            if other["name"].startswith(f"{stack}_"):
+                continue  # this stack's own, from the run being replaced
+            clash = [s for s in other["subnets"] if IPv4Network(s).overlaps(IPv4Network(subnet))]
+            if clash:
+                remedy = "another `subnet`" if explicit else "a free range in `experiment.subnet_pool`"
+                problems.append(
+                    Problem(
+                        path,
+                        f"network {name} would take {subnet}, which overlaps the swarm's network "
+                        f"{other['name']} ({', '.join(clash)}): give {remedy}, or stop what uses it",
+                    )
+                )
+    return problems
+
+
+def check_swarm(data: dict, hosts: list[dict], networks: list[dict] = ()) -> list[Problem]:
+    """What depends on the real swarm: room for one address per node, labels and limits of its hosts,
+    and subnets that no network already there (`networks`: name and subnets) overlaps."""
+    return _subnet_room(data, max(1, len(hosts))) + _placement(data, hosts) + _subnets_free(data, networks)

@@ -97,7 +97,7 @@ def canonical_netem(netem: Netem, seed: int) -> Conditions:
     )
 
 
-def _subnets(topology: Topology) -> dict[str, str]:
+def assigned_subnets(topology: Topology) -> dict[str, str]:
     """Explicit subnets stay; the control network and the others get free /24s of the pool, in order.
 
     Fixed subnets keep Docker's allocator from picking one that overlaps ours.
@@ -168,7 +168,7 @@ def build_stack_model(
         topology = topology.model_copy(update={"experiment": topology.experiment.model_copy(update=in_force)})
     experiment = topology.experiment
     stack = experiment.name
-    subnets = _subnets(topology)
+    subnets = assigned_subnets(topology)
     extra_ports = service.ExtraPorts.model_validate(experiment.extra_ports.model_dump())
     common = {
         "run_id": run_id,

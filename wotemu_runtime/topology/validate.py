@@ -143,10 +143,13 @@ def read_document(path: str | Path, base_dir: Path | None = None) -> dict:
     }
 
 
-def topology_of(document: dict, hosts: list[dict] | None = None) -> schema.Topology:
-    """The Topology of a document `read_document` validated, checked against the swarm's `hosts`."""
+def topology_of(
+    document: dict, hosts: list[dict] | None = None, networks: list[dict] = ()
+) -> schema.Topology:
+    """The Topology of a document `read_document` validated, checked against the swarm's `hosts` and
+    the `networks` already on it."""
     if hosts:
-        problems = checks.check_swarm(document["data"], hosts)
+        problems = checks.check_swarm(document["data"], hosts, networks)
         if problems:
             _raise(document["source"], problems, {tuple(key): line for key, line in document["lines"]})
     return schema.Topology.model_validate(document["data"])
