@@ -24,6 +24,7 @@ from pyroute2 import IPRoute, netns
 
 from wotemu_runtime.contract import keys
 from wotemu_runtime.contract.ports import PORTS, REDIS_PORT
+from wotemu_runtime.metrics.export import iter_records
 from wotemu_testbench.services import stop
 
 REPO = Path(__file__).resolve().parents[1]
@@ -217,13 +218,12 @@ class Lab:
     def traffic(self) -> dict[tuple[str, str], tuple[int, int]]:
         """The gateway's latest traffic record per (protocol, direction): (packets, bytes)."""
         latest = {}
-        for _, fields in self.redis.xrange(keys.record_stream(RUN_ID, "traffic")):
-            record = json.loads(fields[b"r"])
+        for record in self.records("traffic"):
             latest[record["protocol"], record["direction"]] = (record["packets"], record["bytes"])
         return latest
 
     def records(self, kind: str) -> list[dict]:
-        return [json.loads(fields[b"r"]) for _, fields in self.redis.xrange(keys.record_stream(RUN_ID, kind))]
+        return [json.loads(raw) for raw in iter_records(self.redis, RUN_ID, kind)]
 
     # -- measurements ---------------------------------------------------------------------------
     def rtt(self, count: int, interval_s: float, tail_s: float = 1.0, size: int = 64) -> dict:

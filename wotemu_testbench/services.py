@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from wotemu_runtime.contract import keys
+from wotemu_runtime.metrics.export import iter_records
 
 
 def require_command(name: str) -> None:
@@ -98,7 +98,7 @@ class RedisServer:
         return redis.Redis(host="127.0.0.1", port=self.port, password="test-secret")
 
     def records(self, run_id: str, kind: str) -> list[dict]:
-        return [json.loads(f[b"r"]) for _id, f in self.client().xrange(keys.record_stream(run_id, kind))]
+        return [json.loads(raw) for raw in iter_records(self.client(), run_id, kind)]
 
 
 class Mosquitto:

@@ -21,7 +21,8 @@ def test_every_kind_gets_a_file_and_extra_kinds_are_kept(config, redis_server, t
         writer.write("interactions", side="consumer", verb="readproperty", latency_s=0.01 * index)
     assert writer.close(5) == 0
     with redis_server.client() as client:  # a kind outside §8.3, as a newer runtime could write
-        client.xadd(keys.record_stream(config["run_id"], "custom"), {"r": json.dumps({"note": "new"})})
+        custom = keys.record_stream(config["run_id"], "unit", "custom")
+        client.xadd(custom, {"r": json.dumps({"note": "new"})})
         counts = export_run(client, config["run_id"], tmp_path)
     assert counts == {**dict.fromkeys(KINDS, 0), "interactions": 7, "custom": 1}
     for kind in (*KINDS, "custom"):
@@ -31,10 +32,23 @@ def test_every_kind_gets_a_file_and_extra_kinds_are_kept(config, redis_server, t
     assert [r["latency_s"] for r in rows] == [0.01 * i for i in range(7)]
 
 
+def test_a_kind_is_every_writers_records_in_the_order_they_were_stored(config, redis_server, tmp_path):
+    """Each service writes its own streams (contract.keys); the kind's file merges them all."""
+    order = [("a", 0), ("b", 1), ("a", 2), ("b", 3), ("b", 4), ("a", 5)]
+    for service, index in order:
+        writer = MetricsWriter({**config, "service": service})
+        writer.write("app", metric="m", value=index, data={})
+        assert writer.close(5) == 0
+    with redis_server.client() as client:
+        assert export_run(client, config["run_id"], tmp_path)["app"] == len(order)
+    rows = read_jsonl_gz(tmp_path / "app.jsonl.gz")
+    assert [(r["service"], r["value"]) for r in rows] == order
+
+
 def test_drops_totals_sum_per_kind(config, redis_server):
     with redis_server.client() as client:
-        stream = keys.record_stream(config["run_id"], "drops")
-        for kind, count in (("app", 3), ("system", 1), ("app", 4)):
+        for writer, kind, count in (("a", "app", 3), ("b", "system", 1), ("b", "app", 4)):
+            stream = keys.record_stream(config["run_id"], writer, "drops")
             client.xadd(stream, {"r": json.dumps({"kind": kind, "count": count})})
         assert drops_totals(client, config["run_id"]) == {"app": 7, "system": 1}
 

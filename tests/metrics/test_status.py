@@ -11,8 +11,8 @@ from wotemu_runtime.metrics import store
 def test_the_wait_ends_as_soon_as_the_last_node_is_ready(config):
     client = store.connect(config)
     client.set(keys.gateway(config["run_id"], "cell"), '{"backend": "userspace"}')
-    client.set(keys.ready(config["run_id"], "s_reader.1.a"), "{}")
-    late = threading.Timer(1.0, client.set, (keys.ready(config["run_id"], "s_reader.2.b"), "{}"))
+    client.set(keys.ready(config["run_id"], "reader", "s_reader.1.a"), "{}")
+    late = threading.Timer(1.0, client.set, (keys.ready(config["run_id"], "reader", "s_reader.2.b"), "{}"))
     started = time.monotonic()
     late.start()
     wait_until_ready(config, gateways=1, nodes=2, within=20)

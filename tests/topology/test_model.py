@@ -77,11 +77,19 @@ def test_stack_model_services_and_roles():
         ("gw_cell", "gateway"),
         ("clock", "node"),
     ]
-    assert model["redis_secrets"] == {u: f"{RUN}-redis-{u}" for u in ("store", "gateway", "node", "broker")}
-    # Each container holds only its role's Redis password; the store creates every user.
-    assert service(model, "redis")["secrets"] == ["store", "gateway", "node", "broker"]
-    assert [service(model, name)["secrets"] for name in ("gw_cell", "clock")] == [["gateway"], ["node"]]
-    assert service(model, "clock")["config"]["redis"]["user"] == "node"
+    # Each service is its own Redis user, named after it; the store creates every user.
+    assert model["redis_secrets"] == {u: f"{RUN}-{u}" for u in ("clock", "gw_cell", "redis")}
+    assert service(model, "redis")["secrets"] == ["clock", "gw_cell", "redis"]
+    # Each container holds only its own password.
+    assert [service(model, name)["secrets"] for name in ("gw_cell", "clock")] == [["gw_cell"], ["clock"]]
+    assert service(model, "clock")["config"]["redis"]["user"] == "clock"
+    users = service(model, "redis")["config"]["users"]
+    assert {name: (user["role"], user["networks"]) for name, user in users.items()} == {
+        "clock": ("node", ["cell"]),
+        "gw_cell": ("gateway", ["cell"]),
+        "redis": ("store", []),
+    }
+    assert users["clock"]["password_file"] == "/run/secrets/wotemu_redis_clock"
     assert service(model, "redis")["caps"] == []  # least privilege: the store needs no capability
     assert "NET_ADMIN" in service(model, "gw_cell")["caps"]
 

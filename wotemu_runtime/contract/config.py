@@ -16,8 +16,9 @@ from wotemu_runtime.contract.ports import PORTS, PROTOCOLS, REDIS_PORT
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 CONFIG_TARGET = "/etc/wotemu/service.json"  # where every container finds its service config
-# The Redis ACL user of each role (contract.acl holds what each may do); a container holds only its own.
-REDIS_USERS = ("store", "gateway", "node", "broker")
+# The roles of the Redis ACL users (contract.acl holds what each may do). Every service has its own
+# user, named after the service; a container holds only its own user's password.
+REDIS_ROLES = ("store", "gateway", "node", "broker")
 
 
 class _Strict(BaseModel):
@@ -38,8 +39,16 @@ class Store(_Strict):
 
     host: str
     port: Port = REDIS_PORT
-    user: Literal[REDIS_USERS] | None = None
+    user: str | None = None
     password_file: str | None = None
+
+
+class RedisUser(_Strict):
+    """An ACL user the store creates: what its role may do, confined to its service's keys."""
+
+    role: Literal[REDIS_ROLES]
+    password_file: str
+    networks: list[str] = []  # a gateway's network (its announcement), a node's (its probes)
 
 
 class ExtraPorts(_Strict):
@@ -101,8 +110,8 @@ class ServiceConfig(_Strict):
 
 
 class StoreConfig(ServiceConfig):
-    # The password file of each ACL user the store creates (its own, `redis.user`'s, among them).
-    users: dict[Literal[REDIS_USERS], str] = {}
+    # Every ACL user the store creates, by name (its own, `redis.user`, among them).
+    users: dict[str, RedisUser] = {}
 
 
 class GatewayConfig(ServiceConfig):

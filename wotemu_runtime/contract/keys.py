@@ -1,4 +1,9 @@
-"""The Redis keys of a run (design §8.3), all under wotemu:<run_id>:. A part may be "*" in a pattern."""
+"""The Redis keys of a run (design §8.3), all under wotemu:<run_id>:. A part may be "*" in a pattern.
+
+What a role may write is under the name of its service (the writer): its record streams, its batch
+numbers, its tasks' readiness; so contract.acl can give each service's Redis user its own keys only.
+Service names hold no ':' (topology.schema), so `rec:<writer>:*` matches that writer's keys only.
+"""
 
 
 def key(run_id: str, *parts: str) -> str:
@@ -6,9 +11,21 @@ def key(run_id: str, *parts: str) -> str:
     return ":".join(("wotemu", run_id, *parts))
 
 
-def record_stream(run_id: str, kind: str) -> str:
-    """The stream of one record kind: entries with one field `r`, the JSON record."""
-    return key(run_id, "rec", kind)
+def record_stream(run_id: str, writer: str, kind: str) -> str:
+    """The stream of one record kind from one writer (a service): entries with one field `r`, the
+    JSON record. A kind's records are all writers' streams of it, merged by entry id."""
+    return key(run_id, "rec", writer, kind)
+
+
+def record_stream_parts(run_id: str, stream: str) -> tuple[str, str]:
+    """(writer, kind) of a record stream's key."""
+    writer, kind = stream.removeprefix(key(run_id, "rec", "")).split(":", 1)
+    return writer, kind
+
+
+def batches(run_id: str, writer: str) -> str:
+    """Hash: the last batch sequence number of each of the writer's processes (exactly-once appends)."""
+    return key(run_id, "batches", writer)
 
 
 def gateway(run_id: str, network: str) -> str:
@@ -16,19 +33,14 @@ def gateway(run_id: str, network: str) -> str:
     return key(run_id, "gw", network)
 
 
-def ready(run_id: str, task: str) -> str:
+def ready(run_id: str, service: str, task: str) -> str:
     """Set by a node's task once its routes point at its gateways."""
-    return key(run_id, "ready", task)
+    return key(run_id, "ready", service, task)
 
 
 def window(run_id: str) -> str:
     """When the experiment started and when it ends: nodes start no interaction after the end."""
     return key(run_id, "window")
-
-
-def writers(run_id: str) -> str:
-    """The last batch sequence number of each writer (exactly-once appends)."""
-    return key(run_id, "writers")
 
 
 def probe_lease(run_id: str, network: str) -> str:

@@ -11,6 +11,7 @@ import redis
 
 from wotemu_runtime.contract import keys
 from wotemu_runtime.metrics import store
+from wotemu_runtime.metrics.export import record_streams
 
 READY_CHECK_PERIOD_S = 0.2  # how soon a wait notices readiness: a few SCANs of small keys
 
@@ -21,10 +22,10 @@ def run_status(config: dict) -> dict:
         key.rsplit(":", 1)[-1]: json.loads(client.get(key) or "null")
         for key in client.scan_iter(keys.gateway(config["run_id"], "*"))
     }
-    ready = sorted(key.rsplit(":", 1)[-1] for key in client.scan_iter(keys.ready(config["run_id"], "*")))
+    ready = sorted(key.rsplit(":", 1)[-1] for key in client.scan_iter(keys.ready(config["run_id"], "*", "*")))
     records = {
-        key.rsplit(":", 1)[-1]: client.xlen(key)
-        for key in client.scan_iter(keys.record_stream(config["run_id"], "*"), _type="stream")
+        kind: sum(client.xlen(stream) for stream in streams)
+        for kind, streams in record_streams(client, config["run_id"]).items()
     }
     return {
         "gateways": {name: (value or {}).get("backend") for name, value in gateways.items()},
@@ -48,7 +49,7 @@ def wait_until_ready(config: dict, gateways: int, nodes: int, within: float) -> 
     while time.monotonic() < deadline:
         try:
             shaping = sum(1 for _ in client.scan_iter(keys.gateway(config["run_id"], "*")))
-            ready = sum(1 for _ in client.scan_iter(keys.ready(config["run_id"], "*")))
+            ready = sum(1 for _ in client.scan_iter(keys.ready(config["run_id"], "*", "*")))
         except redis.RedisError:  # the store still starting: keep waiting, the status says the rest
             shaping = ready = -1
         if shaping >= gateways and ready >= nodes:

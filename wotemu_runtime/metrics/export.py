@@ -1,6 +1,7 @@
 """Export a run's records from Redis into the results bundle: one `<kind>.jsonl.gz` per kind."""
 
 import gzip
+import heapq
 import json
 from pathlib import Path
 
@@ -12,42 +13,60 @@ from wotemu_runtime.contract.records import KINDS, total_drops  # KINDS: a file 
 _CHUNK = 5000  # stream entries per XRANGE round trip
 
 
-def stream_kinds(client: redis.Redis, run_id: str) -> list[str]:
-    """Every kind with a stream in this run: the standard ones plus any other found in Redis."""
-    prefix = keys.record_stream(run_id, "")
-    found = {key.decode()[len(prefix) :] for key in client.scan_iter(match=prefix + "*", count=1000)}
-    return list(KINDS) + sorted(found - set(KINDS))
+def record_streams(client: redis.Redis, run_id: str) -> dict[str, list[str]]:
+    """Every writer's record stream in this run, per kind: {kind: [stream key, ...]}."""
+    streams: dict[str, list[str]] = {}
+    for key in client.scan_iter(match=keys.record_stream(run_id, "*", "*"), count=1000, _type="stream"):
+        stream = key.decode() if isinstance(key, bytes) else key
+        streams.setdefault(keys.record_stream_parts(run_id, stream)[1], []).append(stream)
+    return streams
 
 
-def iter_records(client: redis.Redis, run_id: str, kind: str):
-    """The raw JSON of every record of one kind, in stream order, fetched in chunks."""
-    stream = keys.record_stream(run_id, kind)
+def _entry_order(entry: tuple) -> tuple[int, int]:
+    milliseconds, sequence = entry[0].split(b"-")
+    return int(milliseconds), int(sequence)
+
+
+def _entries(client: redis.Redis, stream: str):
+    """One stream's entries in order, fetched in chunks."""
     start = "-"
     while True:
         entries = client.xrange(stream, min=start, max="+", count=_CHUNK)
-        for _entry_id, fields in entries:
-            yield fields[b"r"]
+        yield from entries
         if len(entries) < _CHUNK:
             return
         start = "(" + entries[-1][0].decode()  # exclusive: continue after the last entry
 
 
-def export_kind(client: redis.Redis, run_id: str, kind: str, path: Path) -> int:
-    """Write one kind's records to `path` (gzip JSON Lines, in stream order); return the count."""
+def iter_records(client: redis.Redis, run_id: str, kind: str, streams: list[str] | None = None):
+    """The raw JSON of every record of one kind from every writer, in the order Redis stored them
+    (entry ids are the store's clock, so the merge is the order one shared stream would have had)."""
+    if streams is None:
+        streams = record_streams(client, run_id).get(kind, [])
+    for _entry_id, fields in heapq.merge(*(_entries(client, s) for s in streams), key=_entry_order):
+        yield fields[b"r"]
+
+
+def export_kind(client: redis.Redis, run_id: str, kind: str, path: Path, streams: list[str]) -> int:
+    """Write one kind's records from `streams` to `path` (gzip JSON Lines, in stored order);
+    return the count."""
     count = 0
     with gzip.open(path, "wb") as out:
-        for raw in iter_records(client, run_id, kind):
+        for raw in iter_records(client, run_id, kind, streams):
             out.write(raw + b"\n")
             count += 1
     return count
 
 
 def export_run(client: redis.Redis, run_id: str, out_dir: Path) -> dict[str, int]:
-    """Export every kind of the run into `out_dir`; return {kind: records written}."""
+    """Export every kind of the run into `out_dir` (the standard ones, empty or not, and any other
+    found in Redis); return {kind: records written}."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    streams = record_streams(client, run_id)
+    kinds = list(KINDS) + sorted(set(streams) - set(KINDS))
     return {
-        kind: export_kind(client, run_id, kind, out_dir / f"{kind}.jsonl.gz")
-        for kind in stream_kinds(client, run_id)
+        kind: export_kind(client, run_id, kind, out_dir / f"{kind}.jsonl.gz", streams.get(kind, []))
+        for kind in kinds
     }
 
 

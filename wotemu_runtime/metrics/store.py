@@ -1,4 +1,4 @@
-"""Connecting to the stack's Redis as the role's ACL user, with its per-run password."""
+"""Connecting to the stack's Redis as the service's own ACL user, with its per-run password."""
 
 from pathlib import Path
 

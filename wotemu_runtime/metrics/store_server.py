@@ -1,4 +1,4 @@
-"""The store role: the stack's redis-server, append-only, one ACL user per role.
+"""The store role: the stack's redis-server, append-only, one ACL user per service.
 
 The users (contract.acl) go into a generated config file (mode 0600), with their passwords as
 SHA-256 hashes, not onto the command line, so that nothing of them shows in `ps`; Redis's
@@ -32,9 +32,10 @@ def max_memory_bytes() -> int:
     return int(min(limit or psutil.virtual_memory().total, psutil.virtual_memory().total) * MAXMEMORY_SHARE)
 
 
-def _user_line(user: str, password_file: str, run_id: str) -> str:
-    digest = hashlib.sha256(Path(password_file).read_text().strip().encode()).hexdigest()
-    return " ".join(["user", user, "reset", "on", f"#{digest}", *acl.rules(user, run_id)])
+def _user_line(user: str, entry: dict, run_id: str) -> str:
+    digest = hashlib.sha256(Path(entry["password_file"]).read_text().strip().encode()).hexdigest()
+    rules = acl.rules(user, entry["role"], run_id, entry.get("networks", []))
+    return " ".join(["user", user, "reset", "on", f"#{digest}", *rules])
 
 
 def redis_config(config: dict, data_dir: str) -> str:
@@ -51,7 +52,7 @@ def redis_config(config: dict, data_dir: str) -> str:
         # Redis 7.0 checks them when it replays a transaction from the append-only file at start
         # (without them it refuses the writers' batches and starts with those records missing).
         "user default reset off ~* &* +@all",
-        *(_user_line(user, path, config["run_id"]) for user, path in sorted(config["users"].items())),
+        *(_user_line(user, entry, config["run_id"]) for user, entry in sorted(config["users"].items())),
     ]
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""The records writer shared by every role: batches records into the run's Redis streams.
+"""The records writer shared by every role: batches records into its service's Redis streams.
 
 `write()` only serialises the record and appends it to an in-memory queue, so the caller (an
 event loop, a packet counter) never waits on Redis. A background thread sends the queue in
@@ -6,7 +6,8 @@ batches. While Redis is unreachable the queue is bounded; what does not fit is c
 and reported as `drops` records once Redis is back, so nothing is lost silently.
 
 Exactly once across Redis restarts: a batch is sent as one Lua script that appends its records
-and, in the same atomic step, stores the batch's sequence number under the writer's id. If the
+and, in the same atomic step, stores the batch's sequence number under the writer's id (in its
+service's `batches` hash: each service writes only its own keys, contract.acl). If the
 connection breaks after Redis ran the script but before the reply arrived, the retry finds its
 sequence number already stored and adds nothing. (Durability of what Redis acknowledged is the
 store's job: the store role runs with `appendfsync always`.)
@@ -29,7 +30,7 @@ from wotemu_runtime.metrics import store
 log = logging.getLogger(__name__)
 
 
-# KEYS = [writers hash, stream of record 1, stream of record 2, ...]
+# KEYS = [batches hash, stream of record 1, stream of record 2, ...]
 # ARGV = [writer id, batch sequence number, record 1 JSON, record 2 JSON, ...]
 _APPEND_BATCH = """
 local done = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '-1')
@@ -45,7 +46,7 @@ return 1
 
 
 class MetricsWriter:
-    """Non-blocking, thread-safe writer of records to `wotemu:<run_id>:rec:<kind>` streams."""
+    """Non-blocking, thread-safe writer of records to its service's `wotemu:<run_id>:rec:<service>:<kind>`."""
 
     def __init__(
         self,
@@ -160,9 +161,9 @@ class MetricsWriter:
         return self._seq, batch
 
     def _send(self, seq: int, batch: list[tuple[str, str]]) -> None:
-        redis_keys = [keys.writers(self._config["run_id"])] + [
-            keys.record_stream(self._config["run_id"], kind) for kind, _ in batch
-        ]
+        run_id, service = self._config["run_id"], self._config["service"]
+        streams = [keys.record_stream(run_id, service, kind) for kind, _ in batch]
+        redis_keys = [keys.batches(run_id, service), *streams]
         self._append_batch(keys=redis_keys, args=[self._writer_id, seq, *(line for _, line in batch)])
         self.written.update(kind for kind, _ in batch)
 

@@ -89,7 +89,7 @@ def _mark_ready(config: dict) -> None:
     with store.connect(config) as client:
         while True:
             try:
-                client.set(keys.ready(config["run_id"], task_name()), record)
+                client.set(keys.ready(config["run_id"], config["service"], task_name()), record)
                 return
             except redis.RedisError as ex:
                 if time.monotonic() > deadline:

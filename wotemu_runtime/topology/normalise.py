@@ -48,8 +48,19 @@ def secret_target(user: str) -> str:
     return f"wotemu_redis_{user}"
 
 
-def _store(user: str) -> service.Store:
-    return service.Store(host="redis", user=user, password_file=f"/run/secrets/{secret_target(user)}")
+def secret_name(run_id: str, user: str) -> str:
+    """The Docker secret holding `user`'s password. Swarm allows 64 characters: the run id is the
+    stack and 16 more, and checks.py keeps stack and service within 46 (their config names)."""
+    return f"{run_id}-{user}"
+
+
+def _password_file(user: str) -> str:
+    return f"/run/secrets/{secret_target(user)}"
+
+
+def _store(name: str) -> service.Store:
+    """Every service connects as its own Redis user, named after it (contract.acl)."""
+    return service.Store(host="redis", user=name, password_file=_password_file(name))
 
 
 def new_run_id(stack: str, now: datetime | None = None) -> str:
@@ -195,10 +206,16 @@ def build_stack_model(
         }
 
     services, configs = [], []
+    users: dict[str, service.RedisUser] = {}
 
-    def add_service(config: service.ServiceConfig, role: str, attached=(), **deploy) -> None:
-        """One service of the stack: its config (as a file), the aliases of its `attached` networks
-        and how it runs. `deploy` overrides the defaults below (one replica, no capabilities)."""
+    def add_service(config: service.ServiceConfig, role: str, attached=(), user_networks=(), **deploy):
+        """One service of the stack: its config (as a file), its Redis user (`user_networks`: the
+        networks whose keys it writes, contract.acl), the aliases of its `attached` networks and how
+        it runs. `deploy` overrides the defaults below (one replica, no capabilities)."""
+        user = config.redis.user
+        users[user] = service.RedisUser(
+            role=role, password_file=_password_file(user), networks=list(user_networks)
+        )
         services.append(
             {
                 "name": config.service,
@@ -219,24 +236,11 @@ def build_stack_model(
             }
         )
 
-    store_config = service.StoreConfig(
-        **common,
-        service="redis",
-        redis=_store("store"),
-        users={user: f"/run/secrets/{secret_target(user)}" for user in service.REDIS_USERS},
-    )
-    # The store runs on a manager: the playbooks poll it with `docker exec` on the manager that deployed.
-    add_service(
-        store_config,
-        "store",
-        secrets=list(service.REDIS_USERS),  # the store creates every user
-        constraints=["node.role == manager"],
-    )
     for index, network in enumerate(topology.networks):
         name = gateway_name(network.name)
         config = service.GatewayConfig(
             **common,
-            redis=_store("gateway"),
+            redis=_store(name),
             service=name,
             network=network.name,
             subnet=subnets[network.name],
@@ -246,6 +250,7 @@ def build_stack_model(
         add_service(
             config,
             "gateway",
+            user_networks=[network.name],
             networks=[{"name": network.name, "aliases": []}],
             caps=NET_CAPS,
             sysctls=GATEWAY_SYSCTLS,
@@ -255,7 +260,7 @@ def build_stack_model(
         nets = attachments(broker.name, broker.networks)
         config = service.BrokerConfig(
             **common,
-            redis=_store("broker"),
+            redis=_store(broker.name),
             service=broker.name,
             networks=nets,
             extra_ports=extra_ports,
@@ -292,7 +297,7 @@ def build_stack_model(
         broker = _broker_of(node, brokers, topology)
         config = service.NodeConfig(
             **common,
-            redis=_store("node"),
+            redis=_store(node.name),
             service=node.name,
             app=app_ref.model_validate({**app_ref_fields, "params": app.params, "protocols": app.protocols}),
             networks=nets,
@@ -307,6 +312,7 @@ def build_stack_model(
             config,
             "node",
             nets,
+            user_networks=[net.name for net in nets],
             replicas=node.scale,
             caps=NET_CAPS,
             sysctls=NODE_SYSCTLS,
@@ -316,13 +322,19 @@ def build_stack_model(
             restart="on-failure",
             app_config=app_config,
         )
+    # The store creates every service's user (its own too), so it is laid out last, then put first.
+    # It runs on a manager: the playbooks poll it with `docker exec` on the manager that deployed.
+    users["redis"] = service.RedisUser(role="store", password_file=_password_file("redis"))
+    store_config = service.StoreConfig(**common, service="redis", redis=_store("redis"), users=users)
+    add_service(store_config, "store", secrets=sorted(users), constraints=["node.role == manager"])
+    services.insert(0, services.pop())
     return {
         "stack": stack,
         "run_id": run_id,
         "image": image or image_tag(),
         "duration_s": None if experiment.duration == MANUAL else experiment.duration,  # None: until stopped
         "overrides": overrides,
-        "redis_secrets": {user: f"{run_id}-redis-{user}" for user in service.REDIS_USERS},
+        "redis_secrets": {user: secret_name(run_id, user) for user in sorted(users)},
         "control_network": {"name": CONTROL_NETWORK, "subnet": subnets[CONTROL_NETWORK]},
         "networks": [{"name": n.name, "subnet": subnets[n.name]} for n in topology.networks],
         "services": services,
