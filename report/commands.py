@@ -57,6 +57,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_labels(paths: list[Path]) -> list[str]:
+    """Each design's stack name (`results/sensors-http/trials-…` is sensors-http) while they differ;
+    else the directory's name, else with its parent's."""
+    from report.trials import bundle_dirs
+
+    for labels in (
+        [json.loads((bundle_dirs(path)[0] / "run.json").read_text())["stack"] for path in paths],
+        [path.resolve().name for path in paths],
+    ):
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"{path.resolve().parent.name}/{path.resolve().name}" for path in paths]
+
+
 def run_compare(args: argparse.Namespace) -> int:
     from report import compare, page
     from report.bundle import BundleError
@@ -68,10 +82,8 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.label and len(args.label) != len(args.designs):
         print(f"wotemu compare: {len(args.label)} labels for {len(args.designs)} designs", file=sys.stderr)
         return 2
-    labels = args.label or [path.resolve().name for path in args.designs]
-    if len(set(labels)) != len(labels):
-        labels = [f"{path.resolve().parent.name}/{path.resolve().name}" for path in args.designs]
     try:
+        labels = args.label or _default_labels(args.designs)
         designs = [design(path, label) for path, label in zip(args.designs, labels, strict=True)]
     except BundleError as ex:
         print(f"wotemu compare: {ex}", file=sys.stderr)

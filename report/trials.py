@@ -2,8 +2,8 @@
 
 A *design* is one results bundle (a directory with run.json) or a directory of trial bundles, one
 per subdirectory. Every figure comes from a bundle alone: interaction latency percentiles and error
-rates per verb and protocol (consumer side; latencies of successful calls only, as in the report),
-interactions per second, mean CPU and memory per service, bytes per network.
+rates per verb and protocol and per verb over all protocols (consumer side; latencies of successful
+calls only, as in the report), interactions per second, mean CPU and memory per service, bytes per network.
 
 Across a design's trials a figure is the mean of its per-trial values, with its 95 % Student t
 interval; between two designs, the difference of the means with its Welch t interval (the designs'
@@ -61,7 +61,11 @@ def figures(bundle: Bundle) -> pd.DataFrame:
     rows = []
     consumer = consumer_side(bundle)
     if not consumer.empty:
-        per_call = stats(consumer, ["verb", "protocol"])
+        # Per verb and protocol, and per verb whatever the protocol: designs that differ in their
+        # protocols (HTTP against CoAP) still compare their reads.
+        per_call = pd.concat(
+            [stats(consumer, ["verb", "protocol"]), stats(consumer, ["verb"]).assign(protocol="any protocol")]
+        )
         for row in per_call.itertuples(index=False):
             key = f"{row.verb} · {row.protocol}"
             rows += [

@@ -7,6 +7,7 @@ from html import unescape
 
 import pytest
 
+from report.commands import _default_labels
 from tests.report.htmltables import tables as parse_tables
 from tests.report.test_browser import check_rendered, chromium, open_report  # noqa: F401 (fixture)
 from wotemu_runtime.cli import main as wotemu
@@ -47,8 +48,12 @@ def _row(rows: list[dict], figure: str, key: str) -> dict:
 
 def test_the_known_difference_is_found_with_its_sign_inside_the_interval(compared):
     _, data = compared
-    rows = [r for r in data["tables"]["difference http-b"] if r["figure"] == "latency p50 (ms)"]
+    p50 = [r for r in data["tables"]["difference http-b"] if r["figure"] == "latency p50 (ms)"]
+    rows = [r for r in p50 if not r["key"].endswith(" · any protocol")]
     assert len(rows) == 12  # 3 verbs x 4 protocols
+    # And each verb whatever its protocol, so that designs of different protocols still compare.
+    pooled = [r for r in p50 if r["key"].endswith(" · any protocol")]
+    assert len(pooled) == 3 and all(r["high"] < 0 and r["verdict"].endswith("better") for r in pooled)
     held = 0
     for row in rows:
         protocol = row["key"].split(" · ")[1]
@@ -117,3 +122,19 @@ def test_the_comparison_renders_in_chromium(chromium, compared, tmp_path):  # no
         assert state["plots"] >= 1
     finally:
         browser.close()
+
+
+def test_designs_are_named_by_their_stacks_unless_those_are_alike(designs):
+    first, second = designs / "http-a", designs / "http-b"
+    assert _default_labels([first, second]) == ["http-a", "http-b"]  # both stacks are "synthetic"
+    named = []
+    for design, stack in ((first, "sensors-http"), (second, "sensors-coap")):
+        for run_json in design.glob("*/run.json"):
+            run = json.loads(run_json.read_text())
+            named.append((run_json, run_json.read_text()))
+            run_json.write_text(json.dumps({**run, "stack": stack}))
+    try:
+        assert _default_labels([first, second]) == ["sensors-http", "sensors-coap"]
+    finally:
+        for run_json, text in named:
+            run_json.write_text(text)
