@@ -170,6 +170,7 @@ class Probes:
             return
         interval = self.intervals[network]
         for task, address, offered in self._peers(network):
+            began = time.monotonic()
             sent, rtts = measure(self.addresses[network], address, self.packets, interval, self._stop)
             if rtts or not self._gone(network, task, offered):
                 break
@@ -179,8 +180,9 @@ class Probes:
             self.client.delete(lease)
             return
         number = self.client.incr(keys.probe_rounds(self.config["run_id"], network))
-        self.writer.write(
+        self.writer.write(  # at the round's start: what it measured is the network from then on
             "probes",
+            ago_s=time.monotonic() - began,
             network=network,
             round=number,
             peer=task,
