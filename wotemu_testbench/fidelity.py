@@ -141,6 +141,7 @@ def evaluate(backend: str, results: list[dict]) -> list[dict]:
                 within_goal=abs(ratio - 1) <= 0.01,
                 mss=result["mss"],
                 acks=result["acks"],
+                segments=result["segments"],
             )
         elif param == "duplicate":
             # Each crossing may duplicate, and the echo answers every copy: (1 + d)^2 - 1 extra per probe.

@@ -1,9 +1,11 @@
 """A test bench for the network plane: node A — gateway — node B on one emulated network.
 
-Everything is real: network namespaces joined by a bridge (the "overlay"), a Redis server, the
-real `wotemu gateway` process, and the real redirection (`start_redirection`) in both nodes. The
-probes of `probe.py` then measure what the path does. Used by the tests and by the fidelity
-benchmark, on the host (userspace shaper) and inside user-mode Linux (NetEm, see `uml.py`):
+Everything is real: network namespaces joined by a bridge (the emulated network) and by a second
+one (the control network, where Redis is, as in the stack: the gateway's own writes to Redis must
+not share the shaped interface's rate), a Redis server, the real `wotemu gateway` process, and the
+real redirection (`start_redirection`) in both nodes. The probes of `probe.py` then measure what
+the path does. Used by the tests and by the fidelity benchmark, on the host (userspace shaper) and
+inside user-mode Linux (NetEm, see `uml.py`):
 
     python -m wotemu_testbench.lab run PLAN.json RESULTS.json   # what the UML init runs
 """
@@ -29,7 +31,8 @@ from wotemu_testbench.services import stop
 
 REPO = Path(__file__).resolve().parents[1]
 SUBNET = "10.77.0.0/24"
-ADDRESSES = {"a": "10.77.0.10", "b": "10.77.0.20", "g": "10.77.0.2", "redis": "10.77.0.254"}
+ADDRESSES = {"a": "10.77.0.10", "b": "10.77.0.20", "g": "10.77.0.2"}
+CONTROL = {"a": "10.78.0.10", "b": "10.78.0.20", "g": "10.78.0.2", "redis": "10.78.0.254"}
 NETWORK = "lab"
 ECHO_PORT = PORTS["coap"]  # CoAP's UDP port: redirected through the gateway like any app traffic
 SINK_PORT = PORTS["http"]
@@ -45,7 +48,7 @@ class Lab:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))  # configs, Redis' socket
         self.ns = {role: f"{prefix}-{role}" for role in ("sw", "a", "g", "b")}
         self.procs: list[subprocess.Popen] = []
-        self.redis_config = {"host": ADDRESSES["redis"], "port": REDIS_PORT}
+        self.redis_config = {"host": CONTROL["redis"], "port": REDIS_PORT}
         self.common = {"run_id": RUN_ID, "stack": "lab", "redis": self.redis_config, "seed": 42}
         self.gateway_address = ADDRESSES["g"]
         self.nodes_started = False
@@ -62,25 +65,32 @@ class Lab:
     def _build(self) -> None:
         for name in self.ns.values():
             netns.create(name)
+        # eth0 on the emulated network (bridge br0), eth1 on the control network (bridge ctl).
+        bridges = {"br0": ("eth0", ADDRESSES), "ctl": ("eth1", CONTROL)}
         with IPRoute(netns=self.ns["sw"]) as sw:
-            sw.link("add", ifname="br0", kind="bridge")
-            bridge = sw.link_lookup(ifname="br0")[0]
-            sw.addr("add", index=bridge, address=ADDRESSES["redis"], prefixlen=24)
-            sw.link("set", index=bridge, state="up")
-            for role in ("a", "g", "b"):
-                sw.link("add", ifname=role, kind="veth", peer={"ifname": "eth0", "net_ns_fd": self.ns[role]})
-                port = sw.link_lookup(ifname=role)[0]
-                sw.link("set", index=port, master=bridge, state="up")
+            for bridge_name, (ifname, _) in bridges.items():
+                sw.link("add", ifname=bridge_name, kind="bridge")
+                bridge = sw.link_lookup(ifname=bridge_name)[0]
+                sw.link("set", index=bridge, state="up")
+                for role in ("a", "g", "b"):
+                    port_name = f"{role}-{ifname}"
+                    peer = {"ifname": ifname, "net_ns_fd": self.ns[role]}
+                    sw.link("add", ifname=port_name, kind="veth", peer=peer)
+                    port = sw.link_lookup(ifname=port_name)[0]
+                    sw.link("set", index=port, master=bridge, state="up")
+            ctl = sw.link_lookup(ifname="ctl")[0]
+            sw.addr("add", index=ctl, address=CONTROL["redis"], prefixlen=24)
         for role in ("a", "g", "b"):
             with IPRoute(netns=self.ns[role]) as ipr:
                 ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-                eth0 = ipr.link_lookup(ifname="eth0")[0]
-                ipr.addr("add", index=eth0, address=ADDRESSES[role], prefixlen=24)
-                ipr.link("set", index=eth0, state="up")
+                for ifname, addresses in bridges.values():
+                    index = ipr.link_lookup(ifname=ifname)[0]
+                    ipr.addr("add", index=index, address=addresses[role], prefixlen=24)
+                    ipr.link("set", index=index, state="up")
         # The services reach Redis over the lab network; this controlling process, outside the
         # namespaces, through a Unix socket.
         socket_path = str(self.workdir / "redis.sock")
-        redis_args = ["--bind", ADDRESSES["redis"], "--port", str(REDIS_PORT), "--unixsocket", socket_path]
+        redis_args = ["--bind", CONTROL["redis"], "--port", str(REDIS_PORT), "--unixsocket", socket_path]
         redis_args += [
             "--save",
             "",

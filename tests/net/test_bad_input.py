@@ -17,8 +17,8 @@ def test_no_interface_on_the_subnet(lab):
     code, err = lab.gateway_exit({**lab.gateway_config({}), "subnet": "10.99.0.0/24"})
     assert code == 1
     assert (
-        "no interface has an address in 10.99.0.0/24 (addresses here: lo=127.0.0.1/8, eth0=10.77.0.2/24)"
-        in err
+        "no interface has an address in 10.99.0.0/24 "
+        "(addresses here: lo=127.0.0.1/8, eth0=10.77.0.2/24, eth1=10.78.0.2/24)" in err
     )
 
 

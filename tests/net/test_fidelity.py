@@ -10,8 +10,9 @@ yet tight enough to catch a wrong unit, a missing direction or a misplaced qdisc
 * jitter: one-way deviation (from the IQR, robust to host hiccups) within 15 % of 10 ms.
 * loss: survivors inside the binomial 99 % interval (NetEm's RNG cannot be seeded on UML's 6.1
   kernel: ~1 % of its runs fail by chance; the userspace shaper's is seeded).
-* rate: goodput within 5 % of the L2-accounted target; 10 % for NetEm at 100 kbit, which
-  measures 5-9 % low in UML run after run (not yet explained; the userspace shaper is within 1 %).
+* rate: goodput within 5 % of the L2-accounted target (measured within 1 % on both backends once
+  the lab put Redis on its own control network: NetEm's TBF shapes all of the interface's egress,
+  so the gateway's own writes to Redis over the shaped interface took 5-11 % of 100 kbit).
 * duplicate inside its binomial 99 % interval; reorder visible.
 """
 
@@ -24,7 +25,7 @@ from wotemu_testbench.lab import run_plan
 from wotemu_testbench.uml import run_plan_in_uml
 
 DELAY_FLOOR_MS = {"netem": 1.0, "userspace": 0.5}
-RATE_TOLERANCE = {("netem", 0.1): 0.10}  # default 0.05
+RATE_TOLERANCE = 0.05
 
 
 @pytest.fixture(scope="module", params=["netem", "userspace"])
@@ -72,9 +73,8 @@ def test_loss(measured, loss):
 
 @pytest.mark.parametrize("rate", [0.1, 1, 10])
 def test_rate(measured, rate):
-    backend, records, _ = measured
-    record = records["rate", rate]
-    assert abs(record["goodput_ratio"] - 1) <= RATE_TOLERANCE.get((backend, rate), 0.05), record
+    record = measured[1]["rate", rate]
+    assert abs(record["goodput_ratio"] - 1) <= RATE_TOLERANCE, record
 
 
 def test_duplicate_and_reorder_are_visible(measured):
