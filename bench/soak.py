@@ -33,7 +33,13 @@ SURVIVORS = ("server", "counter", "gw_cell")
 
 def topology(minutes: float) -> dict:
     faults = yaml.safe_load((ROOT / "tests" / "faults" / "faults.yml").read_text())
-    faults["experiment"] = {"name": STACK, "duration": f"{int(minutes * 60)}s", "seed": 1}
+    # Its own subnets: the soak may run beside the test suite's stacks, which use the default pool.
+    faults["experiment"] = {
+        "name": STACK,
+        "duration": f"{int(minutes * 60)}s",
+        "seed": 1,
+        "subnet_pool": "10.219.0.0/16",
+    }
     next(n for n in faults["nodes"] if n["name"] == "reader")["scale"] = 3
     return faults
 
