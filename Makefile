@@ -62,9 +62,12 @@ lint: setup-dev
 	$(BIN)/yamllint -s .
 	$(VENV_PATH) $(BIN)/ansible-lint
 
-# The suite needs this machine's Docker engine and one-node swarm: the provision phase makes them.
+# The suite, the benches and the soak need this machine's Docker engine and one-node swarm: the
+# provision phase makes them (and starts dockerd after a reboot).
+PROVISION_LOCAL = $(VENV_PATH) $(BIN)/ansible-playbook playbooks/provision.yml -i inventory/local.yml
+
 test: setup-dev lint
-	$(VENV_PATH) $(BIN)/ansible-playbook playbooks/provision.yml -i inventory/local.yml
+	$(PROVISION_LOCAL)
 	$(VENV_PATH) $(BIN)/pytest $(PYTEST_ARGS)
 
 # Resolve pyproject.toml's dependencies into the one lock: `lock` keeps the current pins (a new
@@ -76,11 +79,13 @@ lock-upgrade: setup
 	$(PY) tools/lock.py --upgrade $(LOCK) $(PY) $(IMAGE_PYTHON)
 
 bench: setup-dev
+	$(PROVISION_LOCAL)
 	$(VENV_PATH) $(PY) -m bench
 
 # Not in CI: a 30-minute run with a replica killed every 30 s (SOAK_MINUTES=5 for a short one).
 SOAK_MINUTES ?= 30
 soak: setup-dev
+	$(PROVISION_LOCAL)
 	SOAK_MINUTES=$(SOAK_MINUTES) $(VENV_PATH) $(PY) -m bench soak
 
 clean:
