@@ -15,7 +15,6 @@ import statistics
 import struct
 import sys
 import time
-from pathlib import Path
 
 _PROBE = struct.Struct("!Id")  # sequence number, send time (monotonic)
 
@@ -34,7 +33,8 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     """Send `count` probes at a fixed pace, collect echoes until `tail_s` after the last one.
 
     Returns the round-trip times (ms, first echo of each probe), how many probes came back,
-    extra copies (duplicates) and echoes that arrived after a later probe's (reordered).
+    extra copies (duplicates), echoes that arrived after a later probe's (reordered), and the
+    measured seconds from the first probe sent to the last sent and to the last echo received.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -43,6 +43,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     rtts: dict[int, float] = {}
     duplicates = reordered = highest = 0
     start = time.monotonic()
+    last_sent = last_echo = start
     sent = 0
     deadline = start + count * interval_s + tail_s
     while True:
@@ -50,6 +51,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         if sent < count and now >= start + sent * interval_s:
             sock.send(_PROBE.pack(sent, now) + padding)
             sent += 1
+            last_sent = now
             continue
         if now >= deadline:
             break
@@ -61,6 +63,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         except ConnectionRefusedError:  # an ICMP error from a probe before the echo server was up
             continue
         seq, sent_at = _PROBE.unpack_from(data)
+        last_echo = time.monotonic()
         if seq in rtts:
             duplicates += 1
             continue
@@ -73,16 +76,22 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         "received": len(rtts),
         "duplicates": duplicates,
         "reordered": reordered,
+        "send_s": last_sent - start,
+        "echo_s": last_echo - start,
         "rtt_ms": [rtts[seq] for seq in sorted(rtts)],
     }
 
 
-def _tcp_out_segments() -> int:
-    """Segments this network namespace's TCP has sent (the sink's ACKs), from /proc/net/snmp."""
-    lines = [
-        line.split() for line in Path("/proc/net/snmp").read_text().splitlines() if line.startswith("Tcp:")
-    ]
-    return int(lines[1][lines[0].index("OutSegs")])
+# struct tcp_info (linux/tcp.h): tcpi_segs_out and tcpi_segs_in, two u32 at byte 136 (Linux >= 4.2).
+_TCP_INFO_SEGS = struct.Struct("=II")
+_TCP_INFO_SEGS_OFFSET = 136
+
+
+def tcp_segments(conn: socket.socket) -> tuple[int, int]:
+    """(segments sent, segments received) on this one connection: the sink's ACKs and the data it
+    got, counted on the shaped path only (a namespace-wide count would add unshaped Redis traffic)."""
+    info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SEGS_OFFSET + _TCP_INFO_SEGS.size)
+    return _TCP_INFO_SEGS.unpack_from(info, _TCP_INFO_SEGS_OFFSET)
 
 
 def sink(port: int, seconds: float, warmup_s: float) -> dict:
@@ -93,7 +102,6 @@ def sink(port: int, seconds: float, warmup_s: float) -> dict:
     """
     server = socket.create_server(("0.0.0.0", port))
     conn, _ = server.accept()
-    acks_before = _tcp_out_segments()
     arrivals = [(time.monotonic(), 0)]  # (time, cumulative bytes)
     total = 0
     conn.settimeout(1)
@@ -107,7 +115,7 @@ def sink(port: int, seconds: float, warmup_s: float) -> dict:
         total += len(data)
         arrivals.append((time.monotonic(), total))
     mss = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG)
-    acks = _tcp_out_segments() - acks_before
+    acks, segments = tcp_segments(conn)
     conn.close()
     start = next((t, n) for t, n in arrivals if t >= arrivals[1][0] + warmup_s)
     end = arrivals[-1]
@@ -116,6 +124,7 @@ def sink(port: int, seconds: float, warmup_s: float) -> dict:
         "total_bytes": total,
         "mss": mss,
         "acks": acks,
+        "segments": segments,
         "seconds": end[0] - start[0],
         "goodput_bps": (end[1] - start[1]) * 8 / (end[0] - start[0]),
     }
@@ -140,16 +149,20 @@ def source(host: str, port: int, seconds: float) -> None:
     sock.close()
 
 
-def l2_efficiency(result: dict, mtu: int = 1500) -> float:
-    """Share of the shaped link's bytes that is payload, counting what a qdisc counts.
+IP_TCP_HEADERS = 52  # IPv4 20 + TCP 20 + the timestamp option 12, as Linux sends them
+ETHERNET_HEADER = 14
+
+
+def l2_efficiency(acks: int, segments: int, mtu: int = 1500) -> float:
+    """Share of the shaped link's bytes that is payload, from the frame sizes alone.
 
     Qdiscs (and the userspace shaper) charge each packet its IP length plus the 14-byte Ethernet
-    header. Data segments carry `mss` payload bytes in `mtu` bytes of IP; the sink's ACKs
-    (IP + TCP with timestamps: 52 bytes) cross the same gateway interface and share its rate.
+    header. A full data segment is an `mtu`-byte IP packet carrying mtu - 52 payload bytes; the
+    sink's ACKs (bare headers: 52 bytes) cross the same gateway interface and share its rate, as
+    many per data segment as that connection sent (`acks` over `segments`, both from its tcp_info).
     """
-    acks_per_segment = result["acks"] / (result["total_bytes"] / result["mss"])  # over the whole transfer
-    wire_per_segment = (mtu + 14) + acks_per_segment * (52 + 14)
-    return result["mss"] / wire_per_segment
+    wire_per_segment = (mtu + ETHERNET_HEADER) + acks / segments * (IP_TCP_HEADERS + ETHERNET_HEADER)
+    return (mtu - IP_TCP_HEADERS) / wire_per_segment
 
 
 def binomial_interval(n: int, p: float, level: float = 0.99) -> tuple[int, int]:

@@ -12,7 +12,7 @@ yet tight enough to catch a wrong unit, a missing direction or a misplaced qdisc
   kernel: ~1 % of its runs fail by chance; the userspace shaper's is seeded).
 * rate: goodput within 5 % of the L2-accounted target; 10 % for NetEm at 100 kbit, which
   measures 5-9 % low in UML run after run (not yet explained; the userspace shaper is within 1 %).
-* duplicate inside its binomial 99 % interval; reorder visible.
+* duplicate and reorder (the crossings that skipped the delay) inside their binomial 99 % intervals.
 """
 
 import pytest
@@ -77,7 +77,7 @@ def test_rate(measured, rate):
     assert abs(record["goodput_ratio"] - 1) <= RATE_TOLERANCE.get((backend, rate), 0.05), record
 
 
-def test_duplicate_and_reorder_are_visible(measured):
+def test_duplicate_and_reorder_shares(measured):
     records = measured[1]
     assert records["duplicate", 5]["within_goal"], records["duplicate", 5]
-    assert records["reorder", 25]["measured"] > 5, records["reorder", 25]
+    assert records["reorder", 25]["within_goal"], records["reorder", 25]
