@@ -34,7 +34,8 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
 
     Returns the round-trip times (ms, first echo of each probe), how many probes came back,
     extra copies (duplicates), echoes that arrived after a later probe's (reordered), and the
-    measured seconds from the first probe sent to the last sent and to the last echo received.
+    measured seconds from the first probe sent to the last sent, and from the first echo received
+    to the last.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -43,7 +44,8 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     rtts: dict[int, float] = {}
     duplicates = reordered = highest = 0
     start = time.monotonic()
-    last_sent = last_echo = start
+    last_sent = start
+    first_echo = last_echo = None
     sent = 0
     deadline = start + count * interval_s + tail_s
     while True:
@@ -64,6 +66,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
             continue
         seq, sent_at = _PROBE.unpack_from(data)
         last_echo = time.monotonic()
+        first_echo = first_echo or last_echo
         if seq in rtts:
             duplicates += 1
             continue
@@ -77,7 +80,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         "duplicates": duplicates,
         "reordered": reordered,
         "send_s": last_sent - start,
-        "echo_s": last_echo - start,
+        "echo_s": last_echo - first_echo if first_echo else 0.0,
         "rtt_ms": [rtts[seq] for seq in sorted(rtts)],
     }
 

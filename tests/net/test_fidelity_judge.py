@@ -10,7 +10,15 @@ import threading
 
 import pytest
 
-from wotemu_testbench.fidelity import BASELINE_RTT_GOAL_MS, MTU, PPS_GOAL, evaluate, judge_pps, pps_trial
+from wotemu_testbench.fidelity import (
+    BASELINE_RTT_GOAL_MS,
+    MTU,
+    PPS_GOAL,
+    REORDER,
+    evaluate,
+    judge_pps,
+    pps_trial,
+)
 from wotemu_testbench.probe import l2_efficiency, tcp_segments
 
 BASE_MS = 0.4
@@ -38,7 +46,7 @@ def test_a_baseline_the_gateway_delays_or_loses_is_a_miss():
     assert not judged(base=baseline(lost=3))["baseline"]["within_goal"]
 
 
-def reorder_step(skip_share: float, delay_ms: float = 10) -> dict:
+def reorder_step(skip_share: float, delay_ms: float = REORDER["delay_ms"]) -> dict:
     """Echoes whose two crossings each skip the delay with `skip_share` (the shaper's model)."""
     rng = random.Random(7)
     rtts = [BASE_MS + delay_ms * sum(rng.random() >= skip_share for _ in range(2)) for _ in range(1000)]
@@ -116,12 +124,12 @@ def trial(rate: int, received: int, echo_s: float, rtt_ms: float) -> dict:
 
 def test_packets_per_second_come_from_the_measured_seconds_and_the_delay_bound():
     on_time = BASE_MS + 80
-    # 1000 probes answered in 2.0 s: 1000 packets/s, at the goal.
-    assert judge_pps("userspace", [trial(500, 1000, 2.0, on_time)], 40)["within_goal"]
-    # The same probes took 2.5 s to come back: the shaper forwarded 800 packets/s, not 1000.
-    slow = trial(500, 1000, 2.5, on_time)
+    # 1001 echoes over 2.0 s: 1000 packets/s, at the goal.
+    assert judge_pps("userspace", [trial(500, 1001, 2.0, on_time)], 40)["within_goal"]
+    # The same echoes came back over 2.5 s: the shaper forwarded 800 packets/s, not 1000.
+    slow = trial(500, 1001, 2.5, on_time)
     assert slow["shaper_pps"] == pytest.approx(800) and slow["shaper_pps"] < PPS_GOAL
     assert not judge_pps("userspace", [slow], 40)["within_goal"]
     # Forwarded, but 10 % late: not counted.
-    late = trial(500, 1000, 2.0, BASE_MS + 88)
+    late = trial(500, 1001, 2.0, BASE_MS + 88)
     assert not late["ok"] and not judge_pps("userspace", [late], 40)["within_goal"]
