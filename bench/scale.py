@@ -19,7 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from bench.deploy import breakdown
+from bench.deploy import apps_ready, breakdown
+from report.bundle import load
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK = "wbench-scale"
@@ -70,6 +71,9 @@ def check(bundle: Path) -> list[str]:
         unlogged = [t["task"] for t in running if not t["logs_tail"] or t["logs_error"]]
         if unlogged:
             problems.append(f"reader-{network}: no log tail for {unlogged}")
+    _, short = apps_ready(load(bundle), {"server": 1, **{f"reader-{n}": c for n, c in READERS.items()}})
+    if short:  # every replica's app ready, not only its task running
+        problems.append(f"apps with fewer ready tasks than replicas: {short}")
     if not (bundle / "report.html").is_file():
         problems.append("no report.html")
     return problems
@@ -97,7 +101,7 @@ def main(out_dir: Path) -> None:
             "duration_s": 120,
             "wall_s": round(time.monotonic() - started),
             "phase_wall_s": phase_seconds(output),
-            **breakdown(bundles[0]),
+            **breakdown(load(bundles[0])),
             "load_average_1m_at_end": round(os.getloadavg()[0], 1),
         }
     print(f"scale: {json.dumps(result)}", flush=True)

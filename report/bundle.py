@@ -1,11 +1,13 @@
 """Reading a results bundle (docs/design.md §8.4) into typed pandas frames.
 
 Tables are parsed with pyarrow's multi-threaded JSON reader: for a million interaction records it
-takes about 1 s, where `pandas.read_json` takes 14 s and a `json.loads` loop 8 s. Every problem
+takes about 1 s, where `pandas.read_json` takes 14 s and a `json.loads` loop 8 s; a table with bad
+records is read again in chunks, and only a bad record's chunk record by record. Every problem
 with the bundle is a `BundleError` whose message names the file and what is wrong with it.
 """
 
 import gzip
+import io
 import json
 import zlib
 from collections import Counter
@@ -33,6 +35,8 @@ KINDS = records.KINDS
 FREE_FORM = {"app", "info", "probes"}
 # Set-aside records quoted per table (the count and the reasons cover them all).
 EXAMPLES = 3
+# Lines per chunk when a table holds bad records: only a bad record's chunk is read the slow way.
+CHUNK_LINES = 50_000
 
 RUN_KEYS = (
     "schema_version",
@@ -227,11 +231,11 @@ def lines(path: Path):
         raise BundleError(f"{path}: truncated or corrupt gzip file ({ex})") from ex
 
 
-def checked(path: Path, kind: str) -> tuple[list[dict], SetAside]:
-    """Every record of a table checked against its kind's model (contract.records): the valid ones,
-    and what was set aside, by line and field."""
-    valid, refused = [], SetAside(path)
-    for number, line in lines(path):
+def checked(numbered, kind: str, refused: SetAside) -> list[dict]:
+    """The records of (line number, line) pairs checked against their kind's model
+    (contract.records): the valid ones; what was not is added to `refused`, by line and field."""
+    valid = []
+    for number, line in numbered:
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, UnicodeDecodeError) as ex:
@@ -242,21 +246,43 @@ def checked(path: Path, kind: str) -> tuple[list[dict], SetAside]:
             refused.add(number, *wrong)
         else:
             valid.append(record)
-    return valid, refused
+    return valid
 
 
-def fast_table(path: Path, kind: str, fields: dict) -> pd.DataFrame | None:
-    """The table through pyarrow's fast reader, or None when a record is not of its kind's model
-    (a line that is not JSON, a wrong type, a field that must not be null is null or missing)."""
-    schema = pa.schema([(name, kind_type) for name, kind_type in fields.items()])
+def fast_table(source, kind: str, schema: pa.Schema) -> pa.Table | None:
+    """The records of a file (or bytes stream) through pyarrow's fast reader, or None when a record
+    is not of its kind's model (a line that is not JSON, a wrong type, a field that must not be
+    null is null or missing)."""
     options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     try:
-        table = pa_json.read_json(path, parse_options=options)
+        table = pa_json.read_json(source, parse_options=options)
     except (pa.ArrowInvalid, OSError):
         return None
     if any(table.column(name).null_count for name in (*COMMON_FIELDS, *records.REQUIRED[kind])):
         return None
-    return table.to_pandas(strings_to_categorical=True)
+    return table
+
+
+def chunked(path: Path, kind: str, schema: pa.Schema, refused: SetAside) -> pa.Table:
+    """A table the fast reader refused, CHUNK_LINES lines at a time: chunks it reads are kept as
+    they are, only the others are checked record by record (a few bad lines among a million
+    must not make the whole table slow)."""
+    parts, chunk = [], []
+
+    def flush():
+        table = fast_table(io.BytesIO(b"".join(line for _, line in chunk)), kind, schema)
+        if table is None:
+            table = pa.Table.from_pylist(checked(chunk, kind, refused), schema=schema)
+        parts.append(table)
+        chunk.clear()
+
+    for numbered in lines(path):
+        chunk.append(numbered)
+        if len(chunk) == CHUNK_LINES:
+            flush()
+    if chunk:
+        flush()
+    return pa.concat_tables(parts)
 
 
 def read_table(path: Path, kind: str) -> tuple[pd.DataFrame, SetAside | None]:
@@ -268,20 +294,17 @@ def read_table(path: Path, kind: str) -> tuple[pd.DataFrame, SetAside | None]:
     fields = {**COMMON_FIELDS, **FIELDS[kind]}
     if is_empty(path):
         return empty_frame(fields), None
-    if kind not in FREE_FORM:
-        frame = fast_table(path, kind, fields)
-        if frame is not None:
-            return frame, None
-    # The slow way, record by record, only for the few free-form records and for a table the fast
-    # reader refused: it says which line and which field is wrong.
-    valid, refused = checked(path, kind)
-    if not valid:
-        frame = empty_frame(fields)
-    elif kind in FREE_FORM:
-        frame = free_form_frame(valid, fields)
+    refused = SetAside(path)
+    if kind in FREE_FORM:
+        # Few records, read with the json module: each says which line and which field is wrong.
+        valid = checked(lines(path), kind, refused)
+        frame = free_form_frame(valid, fields) if valid else empty_frame(fields)
     else:
         schema = pa.schema([(name, kind_type) for name, kind_type in fields.items()])
-        frame = pa.Table.from_pylist(valid, schema=schema).to_pandas(strings_to_categorical=True)
+        table = fast_table(path, kind, schema)
+        if table is None:
+            table = chunked(path, kind, schema, refused)
+        frame = table.to_pandas(strings_to_categorical=True) if table.num_rows else empty_frame(fields)
     return frame, (refused if refused.count else None)
 
 

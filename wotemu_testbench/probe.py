@@ -33,7 +33,9 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     """Send `count` probes at a fixed pace, collect echoes until `tail_s` after the last one.
 
     Returns the round-trip times (ms, first echo of each probe), how many probes came back,
-    extra copies (duplicates) and echoes that arrived after a later probe's (reordered).
+    extra copies (duplicates), echoes that arrived after a later probe's (reordered), and the
+    measured seconds from the first probe sent to the last sent, and from the first echo received
+    to the last.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
@@ -42,6 +44,8 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     rtts: dict[int, float] = {}
     duplicates = reordered = highest = 0
     start = time.monotonic()
+    last_sent = start
+    first_echo = last_echo = None
     sent = 0
     deadline = start + count * interval_s + tail_s
     while True:
@@ -49,6 +53,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         if sent < count and now >= start + sent * interval_s:
             sock.send(_PROBE.pack(sent, now) + padding)
             sent += 1
+            last_sent = now
             continue
         if now >= deadline:
             break
@@ -60,6 +65,8 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         except ConnectionRefusedError:  # an ICMP error from a probe before the echo server was up
             continue
         seq, sent_at = _PROBE.unpack_from(data)
+        last_echo = time.monotonic()
+        first_echo = first_echo or last_echo
         if seq in rtts:
             duplicates += 1
             continue
@@ -72,6 +79,8 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         "received": len(rtts),
         "duplicates": duplicates,
         "reordered": reordered,
+        "send_s": last_sent - start,
+        "echo_s": last_echo - first_echo if first_echo else 0.0,
         "rtt_ms": [rtts[seq] for seq in sorted(rtts)],
     }
 
@@ -83,7 +92,7 @@ _TCP_INFO_SEGS_OFFSET = 136
 
 def tcp_segments(conn: socket.socket) -> tuple[int, int]:
     """(segments sent, segments received) on this one connection: the sink's ACKs and the data it
-    got, counted on the shaped path only (a namespace-wide count would add the node's Redis traffic)."""
+    got, counted on the shaped path only (a namespace-wide count would add unshaped Redis traffic)."""
     info = conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_SEGS_OFFSET + _TCP_INFO_SEGS.size)
     return _TCP_INFO_SEGS.unpack_from(info, _TCP_INFO_SEGS_OFFSET)
 
@@ -147,17 +156,15 @@ IP_TCP_HEADERS = 52  # IPv4 20 + TCP 20 + the timestamp option 12, as Linux send
 ETHERNET_HEADER = 14
 
 
-def l2_efficiency(result: dict, mtu: int = 1500) -> float:
-    """Share of the shaped link's bytes that is payload, counting what a qdisc counts.
+def l2_efficiency(acks: int, segments: int, mtu: int = 1500) -> float:
+    """Share of the shaped link's bytes that is payload, from the frame sizes alone.
 
     Qdiscs (and the userspace shaper) charge each packet its IP length plus the 14-byte Ethernet
     header. A full data segment is an `mtu`-byte IP packet carrying mtu - 52 payload bytes; the
     sink's ACKs (bare headers: 52 bytes) cross the same gateway interface and share its rate, as
-    many per data segment as that connection sent (both counted by its tcp_info).
+    many per data segment as that connection sent (`acks` over `segments`, both from its tcp_info).
     """
-    wire_per_segment = (mtu + ETHERNET_HEADER) + result["acks"] / result["segments"] * (
-        IP_TCP_HEADERS + ETHERNET_HEADER
-    )
+    wire_per_segment = (mtu + ETHERNET_HEADER) + acks / segments * (IP_TCP_HEADERS + ETHERNET_HEADER)
     return (mtu - IP_TCP_HEADERS) / wire_per_segment
 
 

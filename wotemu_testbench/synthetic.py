@@ -12,9 +12,16 @@ What it contains, so that every section of the report has something to show:
   node whose first task failed and was restarted, and readers, writers and sensors sharing the rest.
 * The `lan` gateway fails half-way and is restarted: its new task's traffic counters start again
   from zero (counters are cumulative per gateway task, as the gateways publish them).
-* N interaction records (80 % consumer side, 20 % producer side; about 4 % errors with messages),
-  event records (subscriptions, notifications, emissions), system samples every 5 s against the
-  services' limits, app metrics, lifecycle records, one `info` per task and a few `drops`.
+* N interaction records (80 % consumer side, 20 % producer side; about 4 % errors with messages)
+  over a run as long as the consumers need at one interaction per second each (at least 10 min:
+  a million records from 200 tasks is a run of about 1.5 h), on 40 things of 8 operations each
+  (a few things take most calls), event records (subscriptions, notifications, emissions),
+  system samples every 2 s (the product's period) against the services' limits, traffic every
+  5 s per gateway (the gateways' period) with packet counts in proportion to the consumers, app
+  metrics, lifecycle records, one `info` per task and a few `drops`.
+* One record in 100 000 of the interactions and system tables malformed, as a crash mid-write or
+  a buggy app leaves them (a truncated line, a field of the wrong type, a required field
+  missing): the bundle reader must set them aside (none in bundles of under 100 000).
 * Three probe rounds per network, simulated from that network's conditions (see `probes`), and
   judged into run.json's `probes` by the product's own judge: no made-up verdicts.
 * One network shaped by NetEm, two by the userspace shaper, one of those with unhonoured
@@ -41,9 +48,12 @@ from wotemu_runtime.control.probes import probe_results
 STACK = "synthetic"
 RUN_ID = f"{STACK}-20250115T100000"
 STARTED_AT = datetime(2025, 1, 15, 10, 0, 0, tzinfo=UTC).timestamp()
-SYSTEM_PERIOD_S = 5.0
-TRAFFIC_PERIOD_S = 5.0
+SYSTEM_PERIOD_S = 2.0  # contract.config's system_period_s default
+TRAFFIC_PERIOD_S = 5.0  # the gateways' counter period
 MIN_TASKS = 12
+MIN_DURATION_S = 600.0
+INTERACTIONS_PER_CONSUMER_S = 1.0
+MALFORMED_SHARE = 1e-5
 
 NETEM = {
     "cell": {"delay_ms": 300.0, "jitter_ms": 150.0, "rate_bps": 1_500_000},
@@ -75,14 +85,24 @@ HOSTS = [
         "arch": "aarch64",
     },
 ]
-THINGS = [("urn:wotemu:synthetic:thing", "Synthetic Thing"), ("urn:wotemu:synthetic:lamp", "Lamp")]
+THING_KINDS = ["Thermostat", "Lamp", "Meter", "Valve", "Camera"]
+THINGS = [(f"urn:wotemu:synthetic:{i:02d}", f"{THING_KINDS[i % 5]} {i // 5 + 1}") for i in range(40)]
+# Per thing: (verb, name, weight); things are called with Zipf-like weights (1 / rank).
+THING_OPERATIONS = [
+    ("readproperty", "temperature", 0.3),
+    ("readproperty", "humidity", 0.15),
+    ("readproperty", "state", 0.15),
+    ("readproperty", "battery", 0.05),
+    ("readproperty", "firmware", 0.05),
+    ("writeproperty", "setpoint", 0.15),
+    ("invokeaction", "reset", 0.05),
+    ("invokeaction", "toggle", 0.1),
+]
+_THING_WEIGHTS = [1 / (rank + 1) for rank in range(len(THINGS))]
 OPERATIONS = [  # (thing index, verb, name, weight)
-    (0, "readproperty", "temperature", 0.45),
-    (0, "readproperty", "humidity", 0.2),
-    (0, "writeproperty", "setpoint", 0.15),
-    (0, "invokeaction", "reset", 0.05),
-    (1, "readproperty", "state", 0.1),
-    (1, "invokeaction", "toggle", 0.05),
+    (i, verb, name, weight * _THING_WEIGHTS[i] / sum(_THING_WEIGHTS))
+    for i in range(len(THINGS))
+    for verb, name, weight in THING_OPERATIONS
 ]
 PROTOCOLS = {"http": 0.35, "ws": 0.25, "coap": 0.25, "mqtt": 0.15}
 MEDIAN_LATENCY_S = {"http": 0.65, "ws": 0.45, "coap": 0.4, "mqtt": 0.5}
@@ -277,10 +297,22 @@ class Tasks:
         return [{k: v for k, v in row.items() if not k.startswith("_")} for row in self.rows]
 
 
-def make_tasks(rng: np.random.Generator, n_tasks: int, t0: float, t1: float) -> tuple[Tasks, dict[str, int]]:
+def service_sizes(n_tasks: int) -> dict[str, int]:
+    """Replicas of the reader, writer and sensor services among n_tasks tasks."""
     rest = n_tasks - 9  # redis, three gateways (+1 restart), broker, server, flaky (+1 restart)
     sizes = {"reader": max(1, rest // 2), "writer": max(1, rest // 4)}
     sizes["sensor"] = rest - sizes["reader"] - sizes["writer"]
+    return sizes
+
+
+def consumer_tasks(n_tasks: int) -> int:
+    """The tasks that make consumer-side interactions: readers, writers and the flaky node's two."""
+    sizes = service_sizes(n_tasks)
+    return sizes["reader"] + sizes["writer"] + 2
+
+
+def make_tasks(rng: np.random.Generator, n_tasks: int, t0: float, t1: float) -> tuple[Tasks, dict[str, int]]:
+    sizes = service_sizes(n_tasks)
     tasks = Tasks(rng, t0, t1)
     half = t0 + (t1 - t0) / 2
     tasks.add("redis", 1, "lab-large-1", t0 - 10)
@@ -419,7 +451,12 @@ def system(rng: np.random.Generator, tasks: Tasks, topo: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).sort_values("t", kind="stable")
 
 
-def traffic(rng: np.random.Generator, tasks: Tasks) -> pd.DataFrame:
+def traffic(rng: np.random.Generator, tasks: Tasks, consumers: int) -> pd.DataFrame:
+    """Cumulative counters per gateway task, protocol and direction; each network carries its
+    share of the consumers' interactions, three packets each way per interaction."""
+    gateways = {row["service"] for row in tasks.rows if row["service"].startswith("gw_")}
+    per_period = consumers * INTERACTIONS_PER_CONSUMER_S * TRAFFIC_PERIOD_S / len(gateways)
+    shares = {**PROTOCOLS, "catalogue": 0.05, "other": 0.01}
     frames = []
     for row in tasks.rows:
         if not row["service"].startswith("gw_"):
@@ -427,7 +464,7 @@ def traffic(rng: np.random.Generator, tasks: Tasks) -> pd.DataFrame:
         t = np.arange(max(row["_start"], tasks.t0), row["_end"], TRAFFIC_PERIOD_S)
         for protocol in TRAFFIC_PROTOCOLS:
             for direction, size in (("request", 120), ("response", 480)):
-                packets = np.cumsum(rng.poisson(40 if protocol != "other" else 3, len(t)))
+                packets = np.cumsum(rng.poisson(3 * per_period * shares[protocol], len(t)))
                 frame = pd.DataFrame(common([row] * len(t), t))
                 frame["network"] = row["service"].removeprefix("gw_")
                 frame["protocol"], frame["direction"] = protocol, direction
@@ -537,22 +574,53 @@ def write_table(frame: pd.DataFrame | list[dict] | None, path: Path) -> None:
     frame.to_json(path, orient="records", lines=True, compression={"method": "gzip", "compresslevel": 1})
 
 
+def malformed(frame: pd.DataFrame, rng: np.random.Generator) -> list[str]:
+    """Lines as a crash mid-write or a buggy app leaves them, MALFORMED_SHARE of the table's:
+    in turn a truncated line, a field of the wrong type, a required field missing."""
+    lines = []
+    for n, row in enumerate(rng.integers(0, len(frame), int(len(frame) * MALFORMED_SHARE))):
+        good = frame.iloc[[row]].to_json(orient="records", lines=True).strip()
+        bad = json.loads(good)
+        if n % 3 == 0:
+            lines.append(good[: len(good) // 2])
+            continue
+        if n % 3 == 1:
+            bad["t"] = "yesterday"
+        else:
+            del bad["task"]
+        lines.append(json.dumps(bad))
+    return lines
+
+
+def append_lines(path: Path, lines: list[str]) -> None:
+    """Append lines to a gzip table as a second gzip member (gzip readers read members in turn)."""
+    if lines:
+        with gzip.open(path, "at") as out:
+            out.writelines(line + "\n" for line in lines)
+
+
 def generate(
     out_dir: Path,
     interactions_n: int = 10_000,
     tasks_n: int = 40,
     events_n: int | None = None,
-    duration: float = 600.0,
+    duration: float | None = None,
     seed: int = 42,
     with_traffic: bool = True,
     latency_scale: float = 1.0,
 ) -> Path:
-    """Write a synthetic bundle into out_dir (created if needed) and return it. `latency_scale`
+    """Write a synthetic bundle into out_dir (created if needed) and return it. `duration` (s)
+    defaults to what the consumers need at INTERACTIONS_PER_CONSUMER_S. `latency_scale`
     multiplies every interaction's latency: a design whose true difference is known."""
     if tasks_n < MIN_TASKS:
         raise ValueError(f"--tasks must be at least {MIN_TASKS}")
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
+    consumers = consumer_tasks(tasks_n)
+    if duration is None:
+        duration = max(
+            MIN_DURATION_S, (interactions_n - interactions_n // 5) / consumers / INTERACTIONS_PER_CONSUMER_S
+        )
     t0, t1 = STARTED_AT, STARTED_AT + duration
     tasks, sizes = make_tasks(rng, tasks_n, t0, t1)
     topo = topology(sizes, duration, seed)
@@ -582,7 +650,7 @@ def generate(
         "interactions": interactions(rng, tasks, interactions_n, latency_scale) if interactions_n else None,
         "events": events(rng, tasks, n_events) if n_events else None,
         "system": system(rng, tasks, topo),
-        "traffic": traffic(rng, tasks) if with_traffic else None,
+        "traffic": traffic(rng, tasks, consumers) if with_traffic else None,
         "app": app_metrics(rng, tasks),
         "lifecycle": lifecycle(tasks),
         "info": info(tasks, run),
@@ -596,6 +664,9 @@ def generate(
             if missing:
                 raise ValueError(f"the synthetic {kind} records lack {sorted(missing)}")
         write_table(frame, out_dir / f"{kind}.jsonl.gz")
+    for kind in ("interactions", "system"):
+        if tables[kind] is not None and len(tables[kind]):
+            append_lines(out_dir / f"{kind}.jsonl.gz", malformed(tables[kind], rng))
     return out_dir
 
 
@@ -612,7 +683,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tasks", type=int, default=40, help=f"tasks in all, >= {MIN_TASKS} (default 40)")
     parser.add_argument("--events", type=int, default=None, help="event records (default interactions / 5)")
-    parser.add_argument("--duration", type=float, default=600.0, help="run duration in seconds (default 600)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="run duration in seconds (default: one interaction/s per consumer)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument(
         "--no-traffic", action="store_true", help="no traffic records (an empty traffic table)"

@@ -13,7 +13,9 @@ yet tight enough to catch a wrong unit, a missing direction or a misplaced qdisc
 * rate: goodput within 5 % of the L2-accounted target (measured within 1 % on both backends once
   the lab put Redis on its own control network: NetEm's TBF shapes all of the interface's egress,
   so the gateway's own writes to Redis over the shaped interface took 5-11 % of 100 kbit).
-* duplicate inside its binomial 99 % interval; reorder visible.
+* duplicate inside its binomial 99 % interval; reorder (the share of crossings that skipped the
+  delay) within 7 points of 25 %: load only adds delay, which hides skips (the bench's goal is the
+  binomial interval, about 2.5 points, and a loaded host misses it by 2-7 points).
 """
 
 import pytest
@@ -77,7 +79,7 @@ def test_rate(measured, rate):
     assert abs(record["goodput_ratio"] - 1) <= RATE_TOLERANCE, record
 
 
-def test_duplicate_and_reorder_are_visible(measured):
+def test_duplicate_and_reorder_shares(measured):
     records = measured[1]
     assert records["duplicate", 5]["within_goal"], records["duplicate", 5]
-    assert records["reorder", 25]["measured"] > 5, records["reorder", 25]
+    assert abs(records["reorder", 25]["measured"] - 25) <= 7, records["reorder", 25]

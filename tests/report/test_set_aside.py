@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from report import bundle as bundle_module
 from report.bundle import load
 from wotemu_runtime.cli import main as wotemu
 
@@ -130,3 +131,25 @@ def test_records_not_stored_are_a_health_warning(bundle):
     )
     assert expected in html
     assert expected in [row["warning"] for row in report["tables"]["health_warnings"]]
+
+
+def test_bad_records_among_many_cost_only_their_chunk(bundle, monkeypatch):
+    """Chunks without a bad record are read fast and kept whole; only the bad lines go, wherever
+    they are (the first chunk, the last, a truncated last line)."""
+    monkeypatch.setattr(bundle_module, "CHUNK_LINES", 1000)
+    path = bundle / "interactions.jsonl.gz"
+    total = len(load(bundle).tables["interactions"]) + len(load(bundle).after_end["interactions"])
+
+    def change(records):
+        records[5]["t"] = "yesterday"
+        del records[4321]["task"]
+        return [*records, json.dumps(records[0]).encode()[:40]]
+
+    rewrite(path, change)
+    loaded = load(bundle)
+    kept = len(loaded.tables["interactions"]) + len(loaded.after_end["interactions"])
+    assert (loaded.set_aside["interactions"].count, kept) == (3, total - 2)
+    assert loaded.set_aside["interactions"].examples[:2] == [
+        "line 6: t: str 'yesterday', expected float",
+        "line 4322: task: missing",
+    ]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from report.sections.interactions import ROWS_SHOWN
 from tests.report.htmltables import number, records, tables
 
 QUANTILES = {"latency_p50_ms": 50, "latency_p95_ms": 95, "latency_p99_ms": 99}
@@ -31,10 +32,10 @@ def expected_stats(frame: pd.DataFrame) -> dict:
         "ok": int(frame["ok"].sum()),
         "errors": int((~frame["ok"]).sum()),
         "error_rate_pct": (~frame["ok"]).mean() * 100,
-        "latency_mean_ms": ok.mean(),
-        "latency_max_ms": ok.max(),
     }
-    out.update({key: np.percentile(ok, q) for key, q in QUANTILES.items()})
+    if len(ok):  # a group of failures only has no latency (a rare operation among many)
+        out.update(latency_mean_ms=ok.mean(), latency_max_ms=ok.max())
+        out.update({key: np.percentile(ok, q) for key, q in QUANTILES.items()})
     return out
 
 
@@ -74,9 +75,11 @@ def test_interactions_per_operation(bundle_dir, report):
     exported = {tuple(row[k] or "—" for k in keys): row for row in data["interactions_by_operation"]}
     groups = dict(list(interactions.groupby(keys)))
     assert len(groups) > 20
-    assert set(exported) == set(groups) == set(shown)
+    assert set(exported) == set(groups)
+    # The page shows the first ROWS_SHOWN operations (the export has them all), in the export's order.
+    assert list(shown) == list(exported)[: min(ROWS_SHOWN, len(exported))]
     for key, frame in groups.items():
-        check_row(expected_stats(frame), exported[key], shown[key], str(key))
+        check_row(expected_stats(frame), exported[key], shown.get(key), str(key))
 
 
 def test_interactions_per_protocol(bundle_dir, report):
