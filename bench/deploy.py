@@ -5,7 +5,8 @@ Writes out_dir/deploy.json: {"image_bytes", "deploy": [{replicas, samples, media
 steps}], "conditions"}. Ready is the playbook's own handshake check (every gateway shaping, every
 node's routes in place and its app ready), polled every second: figures are accurate to about 1 s.
 Each sample is stopped through the stop phase, and its bundle gives the breakdown (the report's
-"time to ready": median seconds per step over the replicas, and when the last one was ready).
+"time to ready": median seconds per step over the replicas, and when the last one was ready) and
+the median reader's memory as its own sampler read it from its container's cgroup.
 The load average during each sample is kept: figures measured on a busy machine are not figures.
 """
 
@@ -76,7 +77,8 @@ def _playbook(playbook: str, extravars: dict, on_event=None):
 
 
 def breakdown(bundle: Path) -> dict:
-    """Median seconds per step over the run's replicas, and when the last one was ready."""
+    """Median seconds per step over the run's replicas, when the last one was ready, and the median
+    reader's memory in its container."""
     loaded = load(bundle)
     ready = time_to_ready(loaded.tasks, loaded.tables["lifecycle"])
     medians = steps(ready).drop(columns=["service", "task"]).median()
@@ -84,7 +86,21 @@ def breakdown(bundle: Path) -> dict:
         "last_ready_s": round(float(ready["ready"].max()), 1),
         "last_ready_per_service_s": ready.groupby("service")["ready"].max().round(1).to_dict(),
         "median_step_s": {step: round(float(value), 2) for step, value in medians.items()},
+        "reader_container_mem_mb": reader_memory_mb(loaded),
     }
+
+
+def reader_memory_mb(loaded) -> float | None:
+    """The median reader's working set in its container (cgroup, as `docker stats` counts it), from
+    each reader's last `system` sample once it was ready; None when none sampled after its ready."""
+    lifecycle = loaded.tables["lifecycle"]
+    ready = lifecycle[lifecycle["event"] == "ready"].groupby("task", observed=True)["t"].min()
+    system = loaded.tables["system"]
+    system = system[(system["service"] == "reader") & (system["t"] >= system["task"].map(ready))]
+    if system.empty:
+        return None
+    last = system.sort_values("t").groupby("task", observed=True)["mem_bytes"].last()
+    return round(float(last.median()) / 2**20, 1)
 
 
 def sample(replicas: int, scratch: Path) -> dict:
