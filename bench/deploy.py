@@ -7,7 +7,8 @@ server's and each reader's task (written once its servient serves, after its rou
 the store timestamped it, minus the start of the deploy task. Every replica must have one, or the
 sample fails. The playbook's own readiness check (polled every second) is kept beside it.
 Each sample is stopped through the stop phase, and its bundle gives the breakdown (the report's
-"time to ready": median seconds per step over the replicas, and when the last one was ready).
+"time to ready": median seconds per step over the replicas, and when the last one was ready) and
+the median reader's memory as its own sampler read it from its container's cgroup.
 The load average during each sample is kept: figures measured on a busy machine are not figures.
 """
 
@@ -89,14 +90,29 @@ def apps_ready(loaded: Bundle, replicas: dict[str, int]) -> tuple[float | None, 
 
 
 def breakdown(loaded: Bundle) -> dict:
-    """Median seconds per step over the run's replicas, and when the last one was ready."""
+    """Median seconds per step over the run's replicas, when the last one was ready, and the median
+    reader's memory in its container."""
     ready = time_to_ready(loaded.tasks, loaded.tables["lifecycle"])
     medians = steps(ready).drop(columns=["service", "task"]).median()
     return {
         "last_ready_s": round(float(ready["ready"].max()), 1),
         "last_ready_per_service_s": ready.groupby("service")["ready"].max().round(1).to_dict(),
         "median_step_s": {step: round(float(value), 2) for step, value in medians.items()},
+        "reader_container_mem_mb": reader_memory_mb(loaded),
     }
+
+
+def reader_memory_mb(loaded) -> float | None:
+    """The median reader's working set in its container (cgroup, as `docker stats` counts it), from
+    each reader's last `system` sample once it was ready; None when none sampled after its ready."""
+    lifecycle = loaded.tables["lifecycle"]
+    ready = lifecycle[lifecycle["event"] == "ready"].groupby("task", observed=True)["t"].min()
+    system = loaded.tables["system"]
+    system = system[(system["service"] == "reader") & (system["t"] >= system["task"].map(ready))]
+    if system.empty:
+        return None
+    last = system.sort_values("t").groupby("task", observed=True)["mem_bytes"].last()
+    return round(float(last.median()) / 2**20, 1)
 
 
 def sample(replicas: int, scratch: Path) -> dict:

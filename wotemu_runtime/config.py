@@ -1,12 +1,13 @@
-"""Loading the service config that the topology normaliser renders into each container."""
+"""Loading the service config that the topology normaliser renders into each container.
+
+pydantic and the contract's models are imported by load_service_config only: a node checks its
+config in a short-lived child (wotemu_runtime/node/commands.py), so that those ~10 MB never
+weigh on a replica, and task_name() is imported by every role without them.
+"""
 
 import json
 import os
 from pathlib import Path
-
-from pydantic import ValidationError
-
-from wotemu_runtime.contract.config import CONFIG_TARGET, ROLE_CONFIGS
 
 
 class ConfigError(Exception):
@@ -17,6 +18,10 @@ def load_service_config(path: str | None, role: str) -> dict:
     """Read the service config from `path` (a JSON file; default: the one the stack mounts at
     contract.config.CONFIG_TARGET) and check it against its role's model (contract.config);
     returned with the model's defaults filled in."""
+    from pydantic import ValidationError
+
+    from wotemu_runtime.contract.config import CONFIG_TARGET, ROLE_CONFIGS
+
     source = path or CONFIG_TARGET
     if not path and not Path(CONFIG_TARGET).exists():
         raise ConfigError(f"no service config: pass --config FILE or mount one at {CONFIG_TARGET}")

@@ -5,8 +5,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyroute2 import IPRoute
-
 from wotemu_runtime.net.iptables import delete_rule, has_rule, iptables
 
 log = logging.getLogger(__name__)
@@ -36,6 +34,8 @@ def find_interface(subnet: str) -> Interface:
         network = ipaddress.ip_network(subnet)
     except ValueError as ex:
         raise NetworkSetupError(f"subnet {subnet!r} is not a valid CIDR: {ex}") from ex
+    from pyroute2 import IPRoute  # here: a node finds its interfaces in a short-lived child (redirect.py)
+
     with IPRoute() as ipr:
         seen = []
         for addr in ipr.get_addr(family=2):

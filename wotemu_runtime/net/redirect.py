@@ -5,6 +5,10 @@ Locally generated packets to or from an app port on a network's interface get a 
 where each network's subnet is routed `via <its gateway> onlink`. Everything else (Redis, DNS,
 anything unmarked) keeps the main table and goes direct. Replies carry the app port as source
 port, so they are marked too: each direction crosses the gateway once.
+
+pyroute2 (about 8 MB) is imported only where a route changes. A node finds its interfaces and
+installs its routes in a forked child that exits with it (wotemu_runtime/forked.py); the node
+itself imports it only if a gateway moves, and when it removes its routes at the end.
 """
 
 import contextlib
@@ -12,13 +16,13 @@ import ipaddress
 import logging
 import socket
 import threading
+import time
 
 import redis
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
 
+from wotemu_runtime.forked import in_forked_child
 from wotemu_runtime.net.iptables import delete_chain, delete_rule, ensure_chain, iptables
-from wotemu_runtime.net.links import find_interface
+from wotemu_runtime.net.links import Interface, find_interface
 from wotemu_runtime.net.ports import app_ports
 from wotemu_runtime.net.readiness import read_gateway, wait_for_gateways
 
@@ -35,16 +39,19 @@ RTNH_F_ONLINK = 4  # the gateway is on the link even though the kernel has no ro
 class Redirection:
     """What start_redirection() installed; stop() removes it."""
 
-    def __init__(self, config: dict, client: redis.Redis, networks: list[dict]):
+    def __init__(self, config: dict, client: redis.Redis, interfaces: dict[str, Interface]):
         self.config, self.client = config, client
-        self.networks = networks
-        self.interfaces = {net["name"]: find_interface(net["subnet"]) for net in networks}
+        self.networks = config["networks"]
+        self.interfaces = interfaces
         self.gateways: dict[str, str] = {}  # network -> gateway address currently routed to
+        self.announced_at: float | None = None  # when every gateway had announced itself (Unix s)
         self.jump = ("OUTPUT", "-j", CHAIN)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="gateway-watcher", daemon=True)
 
     def install(self, announcements: dict[str, dict]) -> None:
+        from pyroute2 import IPRoute
+
         ensure_chain(CHAIN, table="mangle")
         for net in self.networks:
             interface = self.interfaces[net["name"]].name
@@ -70,9 +77,10 @@ class Redirection:
         for net in self.networks:
             self._route(net, announcements[net["name"]]["address"])
         iptables("-A", *self.jump, table="mangle")
-        self._thread.start()
 
     def _route(self, net: dict, address: str) -> None:
+        from pyroute2 import IPRoute
+
         interface = self.interfaces[net["name"]]
         with IPRoute() as ipr:
             ipr.route(
@@ -108,12 +116,24 @@ class Redirection:
                 address = self._current_address(net)
                 # No answer (gateway restarting, key expired): keep the old route rather than bypass shaping.
                 if address and address != self.gateways.get(net["name"]):
-                    try:
-                        self._route(net, address)
-                    except NetlinkError as ex:
-                        log.error("cannot route %s via %s: %s", net["name"], address, ex)
+                    self._follow(net, address)
+
+    def _follow(self, net: dict, address: str) -> None:
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        try:
+            self._route(net, address)
+        except NetlinkError as ex:
+            log.error("cannot route %s via %s: %s", net["name"], address, ex)
+
+    def watch(self) -> None:
+        """Follow each gateway to its new address, should it move (until stop())."""
+        self._thread.start()
 
     def stop(self) -> None:
+        from pyroute2 import IPRoute
+        from pyroute2.netlink.exceptions import NetlinkError
+
         self._stop.set()
         if self._thread.is_alive():  # not started when install() failed halfway
             self._thread.join()
@@ -136,26 +156,39 @@ class _Nothing:
         pass
 
 
-def start_redirection(
-    config: dict, redis_client: redis.Redis, timeout: float = 120.0, on_gateways=None
-) -> Redirection | _Nothing:
-    """Wait for every network's gateway, then route the app protocols through them.
+def _install(config: dict, redis_client: redis.Redis, timeout: float) -> tuple[dict, dict, float]:
+    """Find the interfaces, wait for the gateways and install the routes (in a forked child).
 
-    `on_gateways(announcements)` is called once every gateway has announced itself, before the
-    routes go in (the node records when: a step of its time to ready).
-    Raises ReadinessTimeout if a gateway does not announce itself within `timeout` seconds, and
-    NetworkSetupError if this node has no interface on one of its networks.
-    """
-    networks = config.get("networks") or []
-    if not networks:
-        return _Nothing()
-    redirection = Redirection(config, redis_client, networks)
+    Returns what the node carries on with: each network's interface and gateway address, and when
+    every gateway had announced itself."""
+    networks = config["networks"]
+    redirection = Redirection(
+        config, redis_client, {net["name"]: find_interface(net["subnet"]) for net in networks}
+    )
     announcements = wait_for_gateways(redis_client, config, [net["name"] for net in networks], timeout)
-    if on_gateways is not None:
-        on_gateways(announcements)
+    announced_at = time.time()
     try:
         redirection.install(announcements)
     except Exception:
         redirection.stop()
         raise
+    return redirection.interfaces, redirection.gateways, announced_at
+
+
+def start_redirection(
+    config: dict, redis_client: redis.Redis, timeout: float = 120.0
+) -> Redirection | _Nothing:
+    """Wait for every network's gateway, then route the app protocols through them and follow them.
+
+    The routes are installed by a forked child (see the module's doc); the handle's `announced_at`
+    says when every gateway had announced itself (a step of the node's time to ready).
+    Raises ReadinessTimeout if a gateway does not announce itself within `timeout` seconds, and
+    NetworkSetupError if this node has no interface on one of its networks.
+    """
+    if not config.get("networks"):
+        return _Nothing()
+    interfaces, gateways, announced_at = in_forked_child(_install, config, redis_client, timeout)
+    redirection = Redirection(config, redis_client, interfaces)
+    redirection.gateways, redirection.announced_at = gateways, announced_at
+    redirection.watch()
     return redirection

@@ -17,7 +17,11 @@ def _load_config(path: str | None, role: str) -> dict | None:
 
 
 def _node(args: argparse.Namespace) -> int:
-    config = _load_config(args.config, "node")
+    from wotemu_runtime.forked import in_forked_child
+
+    # Checked in a child (forked before the node starts any thread): pydantic and the models it
+    # builds, about 10 MB, leave with it instead of weighing on every replica.
+    config = in_forked_child(_load_config, args.config, "node")
     if config is None:
         return 2
     from wotemu_runtime.node.runner import run_node

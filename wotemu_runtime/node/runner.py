@@ -58,13 +58,9 @@ async def _start_redirection(config: dict, writer: MetricsWriter):
         return None
     from wotemu_runtime.net.redirect import start_redirection  # only nodes on networks need the plane
 
-    def announced(found: dict) -> None:
-        gateways = ", ".join(f"{net} at {found[net]['address']}" for net in sorted(found))
-        writer.write("lifecycle", event="gateways", detail=gateways)
-
-    redirection = await asyncio.to_thread(
-        start_redirection, config, store.connect(config), on_gateways=announced
-    )
+    redirection = await asyncio.to_thread(start_redirection, config, store.connect(config))
+    gateways = ", ".join(f"{net} at {address}" for net, address in sorted(redirection.gateways.items()))
+    writer.write("lifecycle", ago_s=time.time() - redirection.announced_at, event="gateways", detail=gateways)
     writer.write("lifecycle", event="routed", detail=f"via {sorted(redirection.gateways.items())}")
     return redirection
 

@@ -1,16 +1,13 @@
-"""The node's servient: the protocols its app serves, on the configured ports and host name."""
+"""The node's servient: the protocols its app serves, on the configured ports and host name.
 
-from urllib import parse
-
-from wotpy.protocols.enums import Protocols
-from wotpy.protocols.http.server import HTTPServer
-from wotpy.protocols.mqtt.client import MQTTClient
-from wotpy.protocols.mqtt.server import MQTTServer
-from wotpy.protocols.ws.server import WebsocketServer
+Only the servers of the protocols the node serves are imported (each binding costs memory in
+every replica); clients are in wotemu_runtime/node/clients.py.
+"""
 
 from wotemu_runtime.config import task_name
 from wotemu_runtime.contract.ports import PORTS
 from wotemu_runtime.node import wotpy_fixes
+from wotemu_runtime.node.clients import build_clients
 from wotemu_runtime.node.instrument import TimedServient
 
 # The MQTT server looks for newly exposed Things every event_callback_ms; events emitted before it
@@ -18,55 +15,49 @@ from wotemu_runtime.node.instrument import TimedServient
 MQTT_EVENT_CALLBACK_MS = 200
 
 
-class ReachableBrokerMQTTClient(MQTTClient):
-    """wotpy's MQTT client, reaching each broker by the name it has on a network this node is on.
+def _http_server(config: dict, ports: dict):
+    from wotpy.protocols.http.server import HTTPServer
 
-    A Thing's MQTT forms name its broker as the producer reaches it (`broker.lan`), and wotpy
-    connects to that host verbatim; a consumer on another of the broker's networks (`cell`) can
-    resolve only `broker.cell`. `broker_hosts` (from the node config) maps one to the other.
-    """
+    return HTTPServer(port=ports["http"])
 
-    def __init__(self, broker_hosts: dict[str, str], **kwargs):
-        super().__init__(**kwargs)
-        self._broker_hosts = broker_hosts
 
-    def _parse_href(self, href):
-        parsed = parse.urlparse(href)
-        host = self._broker_hosts.get(parsed.hostname)
-        if host is not None:
-            href = parsed._replace(netloc=f"{host}:{parsed.port}" if parsed.port else host).geturl()
-        return super()._parse_href(href)
+def _ws_server(config: dict, ports: dict):
+    from wotpy.protocols.ws.server import WebsocketServer
+
+    return WebsocketServer(port=ports["ws"])
+
+
+def _coap_server(config: dict, ports: dict):
+    return wotpy_fixes.coap_server(ports["coap"])
+
+
+def _mqtt_server(config: dict, ports: dict):
+    from wotpy.protocols.mqtt.server import MQTTServer
+
+    broker = config.get("broker")
+    if not broker:
+        raise ValueError("the node serves MQTT but its config names no broker")
+    return MQTTServer(
+        f"mqtt://{broker['host']}:{broker['port']}",
+        # The topic prefix: unique per replica, or replicas would answer each other's requests.
+        servient_id=task_name(),
+        event_callback_ms=MQTT_EVENT_CALLBACK_MS,
+    )
+
+
+SERVERS = {"http": _http_server, "ws": _ws_server, "coap": _coap_server, "mqtt": _mqtt_server}
 
 
 def build_servient(config: dict, writer) -> TimedServient:
     """A servient serving config["app"]["protocols"] and recording its interactions through `writer`."""
-    wotpy_fixes.apply()
     ports = {**PORTS, **config.get("ports", {})}
-    protocols = set(config["app"].get("protocols", []))
     servient = TimedServient(
         writer,
         hostname=config["hostname"],
         catalogue_port=ports["catalogue"],
-        clients_config=wotpy_fixes.clients_config(),
+        clients=build_clients(config.get("broker_hosts") or {}),
     )
-    mqtt_config = wotpy_fixes.clients_config()[Protocols.MQTT]
-    servient.add_client(ReachableBrokerMQTTClient(config.get("broker_hosts") or {}, **mqtt_config))
-    if "http" in protocols:
-        servient.add_server(HTTPServer(port=ports["http"]))
-    if "ws" in protocols:
-        servient.add_server(WebsocketServer(port=ports["ws"]))
-    if "coap" in protocols:
-        servient.add_server(wotpy_fixes.coap_server(ports["coap"]))
-    if "mqtt" in protocols:
-        broker = config.get("broker")
-        if not broker:
-            raise ValueError("the node serves MQTT but its config names no broker")
-        servient.add_server(
-            MQTTServer(
-                f"mqtt://{broker['host']}:{broker['port']}",
-                # The topic prefix: unique per replica, or replicas would answer each other's requests.
-                servient_id=task_name(),
-                event_callback_ms=MQTT_EVENT_CALLBACK_MS,
-            )
-        )
+    for protocol, make in SERVERS.items():
+        if protocol in config["app"].get("protocols", []):
+            servient.add_server(make(config, ports))
     return servient

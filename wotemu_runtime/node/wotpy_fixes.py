@@ -1,4 +1,5 @@
-"""Workarounds for wotpy 0.18.0 / aiocoap 0.4.17 (measured in notes/wotpy.md), applied once per process.
+"""Workarounds for wotpy 0.18.0 / aiocoap 0.4.17 (measured in notes/wotpy.md), applied once per process,
+each binding's when the node first uses it (so a node never imports a binding it does not use).
 
 * WS and MQTT clients open a connection per call and, when closing it, poll their receive loops
   with sleeps of 0.1-1 s: a loopback read took about 1 s. The sleeps are shortened here.
@@ -13,9 +14,6 @@ import contextvars
 import functools
 import time
 
-import aiocoap.protocol
-from wotpy.protocols.enums import Protocols
-from wotpy.protocols.mqtt.client import MQTTClient
 from wotpy.protocols.ws.client import WebsocketClient
 
 # How long an MQTT client's deliver loop waits for a message before checking whether to stop.
@@ -26,8 +24,6 @@ MQTT_DELIVER_TIMEOUT_S = 0.02
 teardown_started: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "teardown_started", default=None
 )
-
-_applied = False
 
 
 def _stamp_teardown(method):
@@ -50,25 +46,28 @@ def _observation_iterator_once(original):
     return __aiter__
 
 
-def apply() -> None:
-    """Patch the library classes (idempotent)."""
-    global _applied
-    if _applied:
-        return
-    _applied = True
+@functools.cache
+def apply_ws() -> None:
     WebsocketClient.SLEEP_AFTER_ERR_SECS = 0.005
     WebsocketClient.RECEIVE_LOOP_TERMINATE_SLEEP_SECS = 0.005
-    MQTTClient.DELIVER_TERMINATE_LOOP_SLEEP_SECS = 0.005
     WebsocketClient._stop_conn = _stamp_teardown(WebsocketClient._stop_conn)
+
+
+@functools.cache
+def apply_mqtt() -> None:
+    from wotpy.protocols.mqtt.client import MQTTClient
+
+    MQTTClient.DELIVER_TERMINATE_LOOP_SLEEP_SECS = 0.005
     MQTTClient._disconnect_client = _stamp_teardown(MQTTClient._disconnect_client)
+
+
+@functools.cache
+def apply_coap() -> None:
+    import aiocoap.protocol
+
     aiocoap.protocol.ClientObservation.__aiter__ = _observation_iterator_once(
         aiocoap.protocol.ClientObservation.__aiter__
     )
-
-
-def clients_config() -> dict:
-    """Per-protocol client settings for `Servient(clients_config=...)`."""
-    return {Protocols.MQTT: {"deliver_timeout_secs": MQTT_DELIVER_TIMEOUT_S}}
 
 
 def coap_server(port: int):
