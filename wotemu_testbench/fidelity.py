@@ -11,7 +11,8 @@ Accounting, stated once:
 * delay: RTT median minus the baseline RTT (same gateway, no conditions) against 2 x delay, since
   each direction crosses the gateway once. Goal: error <= max(2 %, 0.5 ms) for NetEm, <= 3 % userspace.
 * loss: probes go out and back, so a probe survives with (1 - p)^2. The count of survivors must lie
-  in the central 99 % interval of Binomial(n, (1 - p)^2); reported per crossing.
+  in the central 99 % interval of Binomial(n, (1 - p)^2); reported per crossing. The shaper's own
+  count of what it dropped must lie in the 99 % interval of Binomial(packets it saw, p).
 * rate: TCP goodput against rate x (payload share of the link's L2 bytes), from the configured
   MTU's frame sizes and the ACKs that connection sent (probe.l2_efficiency). The connection must
   have used the MTU's full segments (else the frame model does not hold). Goal: within 1 percentage point.
@@ -158,6 +159,7 @@ def evaluate(backend: str, results: list[dict]) -> list[dict]:
                 interval=[100 * (1 - math.sqrt(hi / n)), 100 * (1 - math.sqrt(lo / n))],
                 error_pct=100 * abs(measured - target) / target,
                 within_goal=lo <= survived <= hi,
+                shaper=shaper_drops(step["shaping"], target),
             )
         elif param == "rate":
             expected = target * 1e6 * l2_efficiency(result["acks"], result["segments"], MTU)
@@ -202,6 +204,19 @@ def evaluate(backend: str, results: list[dict]) -> list[dict]:
             )
         records.append(record)
     return records
+
+
+def shaper_drops(shaping: dict, loss_pct: float) -> dict:
+    """The shaper's own count of the packets it dropped, against Binomial(packets it saw, loss)."""
+    seen, dropped = shaping["packets"] + shaping["dropped"], shaping["dropped"]
+    lo, hi = binomial_interval(seen, loss_pct / 100)
+    return {
+        "seen": seen,
+        "dropped": dropped,
+        "dropped_pct": 100 * dropped / seen,
+        "interval": [100 * lo / seen, 100 * hi / seen],
+        "within_goal": lo <= dropped <= hi,
+    }
 
 
 def max_pps(

@@ -271,12 +271,16 @@ def _until(condition, timeout: float, message: str) -> None:
 
 # -- plans: what a UML boot runs ----------------------------------------------------------------
 def run_plan(lab: Lab, plan: list[dict]) -> list[dict]:
-    """Run each step {"netem": {...}, "measure": "rtt"|"goodput", "args": {...}} behind a fresh gateway."""
+    """Run each step {"netem": {...}, "measure": "rtt"|"goodput", "args": {...}} behind a fresh gateway.
+
+    Each result also has the step's gateway's last `shaping` record: its shaper's totals at its stop.
+    """
     results = []
     for step in plan:
         with lab.gateway(step["netem"]):
             measure = getattr(lab, step["measure"])
-            results.append({**step, "result": measure(**step.get("args", {}))})
+            result = measure(**step.get("args", {}))
+        results.append({**step, "result": result, "shaping": lab.records("shaping")[-1]})
     return results
 
 

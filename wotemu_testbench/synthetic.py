@@ -22,6 +22,7 @@ What it contains, so that every section of the report has something to show:
 * One record in 100 000 of the interactions and system tables malformed, as a crash mid-write or
   a buggy app leaves them (a truncated line, a field of the wrong type, a required field
   missing): the bundle reader must set them aside (none in bundles of under 100 000).
+* Each gateway task's shaper totals (`shaping`), each packet dropped with its network's loss.
 * Three probe rounds per network, simulated from that network's conditions (see `probes`), and
   judged into run.json's `probes` by the product's own judge: no made-up verdicts.
 * One network shaped by NetEm, two by the userspace shaper, one of those with unhonoured
@@ -41,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from wotemu_runtime.contract.conditions import DEFAULTS
+from wotemu_runtime.contract.conditions import DEFAULTS, one_way_loss
 from wotemu_runtime.contract.records import COMMON_FIELDS, FIELDS, KINDS
 from wotemu_runtime.control.probes import probe_results
 
@@ -474,6 +475,26 @@ def traffic(rng: np.random.Generator, tasks: Tasks, consumers: int) -> pd.DataFr
     return pd.concat(frames, ignore_index=True).sort_values("t", kind="stable")
 
 
+def shaping(seed: int, tasks: Tasks) -> pd.DataFrame:
+    """Each gateway task's shaper totals: a steady flow, each packet dropped with the network's loss."""
+    rng = np.random.default_rng(seed + 2)  # apart from the other tables' draws, which stay as they were
+    frames = []
+    for row in tasks.rows:
+        if not row["service"].startswith("gw_"):
+            continue
+        network = row["service"].removeprefix("gw_")
+        t = np.arange(max(row["_start"], tasks.t0), row["_end"], TRAFFIC_PERIOD_S)
+        seen = rng.poisson(400, len(t))
+        dropped = rng.binomial(seen, one_way_loss(netem(network, seed)))
+        frame = pd.DataFrame(common([row] * len(t), t))
+        frame["network"], frame["backend"] = network, BACKENDS[network][0]
+        frame["packets"] = np.cumsum(seen - dropped)
+        frame["bytes"] = frame["packets"] * 300
+        frame["dropped"] = np.cumsum(dropped)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True).sort_values("t", kind="stable")
+
+
 def app_metrics(rng: np.random.Generator, tasks: Tasks) -> pd.DataFrame:
     frames = []
     for row in tasks.rows:
@@ -651,6 +672,7 @@ def generate(
         "events": events(rng, tasks, n_events) if n_events else None,
         "system": system(rng, tasks, topo),
         "traffic": traffic(rng, tasks, consumers) if with_traffic else None,
+        "shaping": shaping(seed, tasks) if with_traffic else None,
         "app": app_metrics(rng, tasks),
         "lifecycle": lifecycle(tasks),
         "info": info(tasks, run),
@@ -691,7 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument(
-        "--no-traffic", action="store_true", help="no traffic records (an empty traffic table)"
+        "--no-traffic", action="store_true", help="no traffic or shaping records (empty tables)"
     )
     args = parser.parse_args(argv)
     if args.tasks < MIN_TASKS:

@@ -1,4 +1,5 @@
-"""Traffic per network and protocol over time, both directions, from the gateways' counters.
+"""Traffic per network and protocol over time, both directions, from the gateways' counters; and
+what each network's shaper let out and dropped.
 
 Gateways publish cumulative kernel counters per task; the report differences them (first sample
 counts from zero, a drop means a restart) and sums the increments per bucket.
@@ -7,10 +8,11 @@ counts from zero, a drop means a restart) and sums the increments per bucket.
 import pandas as pd
 from bokeh.models import ColumnDataSource
 
-from report.blocks import Section, empty, fmt_int, fmt_text, note, table
+from report.blocks import Section, empty, fmt_float, fmt_int, fmt_text, note, table
 from report.bundle import Bundle
 from report.plots import TimeAxis, hover, palette, side_legend
 from report.timeseries import bucket, counter_deltas, to_ms
+from wotemu_runtime.contract.conditions import one_way_loss
 
 COUNTER = ["task", "network", "protocol", "direction"]
 SERIES = ["network", "protocol", "direction"]
@@ -24,6 +26,30 @@ def totals(deltas: pd.DataFrame) -> pd.DataFrame:
     out = deltas.groupby(SERIES, observed=True, sort=True)[["packets", "bytes"]].sum().reset_index()
     out[["packets", "bytes"]] = out[["packets", "bytes"]].astype("int64")
     return out
+
+
+def shaped(bundle: Bundle) -> pd.DataFrame:
+    """Per network: what its shaper let out and dropped over the run, against the configured loss."""
+    columns = ["network", "backend", "packets", "bytes", "dropped", "dropped_pct", "configured_loss_pct"]
+    shaping = bundle.tables["shaping"]
+    if shaping.empty:
+        return pd.DataFrame(columns=columns)
+    deltas = counter_deltas(shaping, ["task", "network"], ["packets", "bytes", "dropped"])
+    out = deltas.groupby("network", observed=True).agg(
+        backend=("backend", lambda b: ", ".join(sorted(set(map(str, b))))),
+        packets=("packets", "sum"),
+        bytes=("bytes", "sum"),
+        dropped=("dropped", "sum"),
+    )
+    out = out.reset_index().astype({"packets": "int64", "bytes": "int64", "dropped": "int64"})
+    seen = out["packets"] + out["dropped"]
+    out["dropped_pct"] = (100 * out["dropped"] / seen.where(seen > 0)).astype(float)
+    gateways = bundle.run.get("gateways") or {}
+    out["configured_loss_pct"] = [
+        100 * one_way_loss(gateways[str(n)].get("netem") or {}) if str(n) in gateways else None
+        for n in out["network"]
+    ]
+    return out[columns]
 
 
 def restarts(traffic: pd.DataFrame) -> pd.DataFrame:
@@ -79,13 +105,13 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
     deltas = increments(traffic)
     total = totals(deltas)
     gateway_tasks = restarts(traffic)
-    section.tables = {"traffic": total, "gateway_tasks": gateway_tasks}
+    left = shaped(bundle)
+    section.tables = {"traffic": total, "gateway_tasks": gateway_tasks, "shaped": left}
     section.add(
         note(
-            "Packets and bytes offered to each network's gateway, per protocol, counted as they arrive, "
-            "before the shaper delays or drops them (what left after shaping is not counted apart yet); "
-            "requests go towards the protocol's port, responses come from it. Protocol `probe` is the "
-            "fidelity probe's own traffic."
+            "Packets and bytes offered to each network's gateway, per protocol, counted by its firewall "
+            "as they arrive, before the shaper delays or drops them; requests go towards the protocol's "
+            "port, responses come from it. Protocol `probe` is the fidelity probe's own traffic."
         )
     )
     restarted = gateway_tasks[gateway_tasks["gateway_tasks"] > 1]
@@ -110,6 +136,31 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
             caption="Totals over the run",
         )
     )
+    if not left.empty:
+        section.add(
+            note(
+                "What left each network's gateway after shaping, and what its shaper dropped (loss and "
+                "queue overflow), as the shaper counted them itself: NetEm's queueing disciplines, or the "
+                "userspace shaper's queue. Both directions and every protocol together (the shaper does "
+                "not tell them apart); duplicates count as packets that left. The shaper counts offloaded "
+                "segments one by one where the firewall may count one merged packet, so its packets may "
+                "exceed those offered."
+            ),
+            table(
+                left,
+                "shaped-totals",
+                {
+                    "network": ("network", fmt_text),
+                    "backend": ("shaper", fmt_text),
+                    "packets": ("packets out", fmt_int),
+                    "bytes": ("IP bytes out", fmt_int),
+                    "dropped": ("dropped", fmt_int),
+                    "dropped_pct": ("dropped %", fmt_float(2)),
+                    "configured_loss_pct": ("configured loss %", fmt_float(2)),
+                },
+                caption="Shaped: out of each gateway, over the run",
+            ),
+        )
     for network in sorted(deltas["network"].astype(str).unique()):
         section.add(*network_plots(deltas, network, axis))
     return section

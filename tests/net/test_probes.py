@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from wotemu_runtime.contract.conditions import DEFAULTS
+from wotemu_runtime.contract.conditions import DEFAULTS, one_way_loss
 from wotemu_runtime.control.probes import (
     background,
     expected_one_way,
     judge,
     median_interval,
-    one_way_loss,
     wilson,
 )
 from wotemu_runtime.control.runinfo import probes

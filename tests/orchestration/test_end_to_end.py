@@ -168,6 +168,18 @@ def test_traffic_crossed_the_gateway(finished_run):
     assert ("http", "request") in crossed and ("http", "response") in crossed
 
 
+def test_each_gateway_recorded_what_its_shaper_let_out(finished_run):
+    run = json.loads((finished_run["bundle"] / "run.json").read_text())
+    last = {}  # per network, its gateway tasks' last (cumulative) counts
+    for record in _records(finished_run["bundle"], "shaping"):
+        last[record["network"], record["task"]] = record
+    assert {network for network, _ in last} == {"cell", "lan"}
+    for (network, _), record in last.items():
+        assert record["backend"] == run["gateways"][network]["backend"], record
+        assert record["packets"] > 0 and record["bytes"] >= 28 * record["packets"], record  # IP+UDP or more
+    assert "Shaped: out of each gateway, over the run" in (finished_run["bundle"] / "report.html").read_text()
+
+
 def test_run_json_names_the_shaping_backend(finished_run):
     run = json.loads((finished_run["bundle"] / "run.json").read_text())
     assert run["schema_version"] == 1 and run["stack"] == STACK

@@ -129,6 +129,24 @@ def test_traffic_totals_difference_cumulative_counters(bundle_dir, report):
     assert {r["network"]: r["gateway_tasks"] for r in data["gateway_tasks"]}["lan"] == 2
 
 
+def test_shaped_totals_add_up_each_gateway_tasks_counts(bundle_dir, report):
+    page, data = report
+    shaping = raw(bundle_dir, "shaping")
+    # Cumulative per gateway task, never restarted within one: each task's last counts, summed.
+    last = shaping.sort_values("t", kind="stable").groupby(["network", "task"]).last()
+    expected = last.groupby("network")[["packets", "bytes", "dropped"]].sum()
+    shown = {r["network"]: r for r in records(page["shaped-totals"])}
+    exported = {r["network"]: r for r in data["shaped"]}
+    assert set(shown) == set(exported) == set(expected.index) == {"cell", "lan", "wifi"}
+    for network, row in expected.iterrows():
+        share = 100 * row["dropped"] / (row["packets"] + row["dropped"])
+        assert {k: exported[network][k] for k in ("packets", "bytes", "dropped")} == row.to_dict(), network
+        assert exported[network]["dropped_pct"] == pytest.approx(share, rel=1e-9)
+        assert number(shown[network]["dropped_pct"]) == pytest.approx(share, abs=0.005 + 1e-9)
+        assert number(shown[network]["configured_loss_pct"]) == 0.5  # the synthetic networks' loss
+    assert exported["lan"]["backend"] == "netem" and exported["cell"]["backend"] == "userspace"
+
+
 def test_tasks_per_service(bundle_dir, report):
     page, data = report
     tasks = pd.DataFrame(json.loads((bundle_dir / "tasks.json").read_text()))

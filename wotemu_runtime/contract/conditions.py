@@ -52,3 +52,15 @@ class Conditions(_Strict):
 
 
 DEFAULTS = Conditions().model_dump()
+
+
+def one_way_loss(conditions: dict) -> float:
+    """The long-run share of packets one crossing loses (0..1)."""
+    loss = conditions.get("loss")
+    if not loss:
+        return 0.0
+    if loss["model"] == "random":
+        return loss["pct"] / 100
+    p, r = loss["p_pct"] / 100, loss["r_pct"] / 100
+    bad = p / (p + r) if p + r else 0.0
+    return (1 - bad) * (1 - loss["k_pct"] / 100) + bad * (1 - loss["h_pct"] / 100)

@@ -51,6 +51,15 @@ FIELDS: dict[str, dict[str, type | None]] = {
         "packets": int,
         "bytes": int,
     },
+    # What a gateway's shaper let out on its network, and dropped (loss, queue overflow): the
+    # shaper's own cumulative counts per gateway task, packets as the shaper saw them (segments).
+    "shaping": {
+        "network": str,
+        "backend": str,  # netem | userspace
+        "packets": int,  # left the gateway after shaping, duplicates included
+        "bytes": int,  # their IP bytes
+        "dropped": int,  # packets
+    },
     "app": {"metric": str, "value": None, "data": None},
     "lifecycle": {"event": str, "detail": str},  # start | ready | error | exit
     "info": {
@@ -99,6 +108,7 @@ REQUIRED: dict[str, set[str]] = {
     "events": {"side", "verb", "name", "event"},
     "system": {"cpu_pct", "mem_bytes"},
     "traffic": {"network", "protocol", "direction", "packets", "bytes"},
+    "shaping": {"network", "backend", "packets", "bytes", "dropped"},
     "app": {"metric"},
     "lifecycle": {"event"},
     "info": set(),

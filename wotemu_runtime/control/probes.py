@@ -22,24 +22,13 @@ import math
 import random
 import statistics
 
+from wotemu_runtime.contract.conditions import one_way_loss
 from wotemu_runtime.net.distributions import load_table
 from wotemu_runtime.net.packet_model import PacketModel
 
 Z95 = 1.96
 DELAY_SHARE, DELAY_FLOOR_MS = 0.02, 0.5
 SIMULATED = 2000  # requests of the simulated train: its median is steady to a few µs
-
-
-def one_way_loss(conditions: dict) -> float:
-    """The long-run share of packets one crossing loses (0..1)."""
-    loss = conditions.get("loss")
-    if not loss:
-        return 0.0
-    if loss["model"] == "random":
-        return loss["pct"] / 100
-    p, r = loss["p_pct"] / 100, loss["r_pct"] / 100
-    bad = p / (p + r) if p + r else 0.0
-    return (1 - bad) * (1 - loss["k_pct"] / 100) + bad * (1 - loss["h_pct"] / 100)
 
 
 def wilson(failures: int, n: int) -> tuple[float, float]:

@@ -83,12 +83,11 @@ def run_gateway(config: dict, writer, stop: threading.Event) -> None:
         announcer.start(REDIS_TIMEOUT_S)
         writer.write("lifecycle", event="ready", detail=f"{shaper.backend} on {interface.name}")
         while not stop.wait(TRAFFIC_PERIOD_S):
-            _sample(counters, writer, network)
+            _sample(counters, shaper, writer, network)
     finally:
         if announcer:  # it ran: withdraw, then record the last counts so the end of the run is covered
             announcer.stop()
-            _sample(counters, writer, network)
-            log.info("the %s shaper's totals: %s", shaper.backend, shaper.counters())
+            _sample(counters, shaper, writer, network)
         if sampler:
             sampler.stop()
         shaper.close()
@@ -96,11 +95,13 @@ def run_gateway(config: dict, writer, stop: threading.Event) -> None:
         restore_forwarding()
 
 
-def _sample(counters: TrafficCounters, writer, network: str) -> None:
+def _sample(counters: TrafficCounters, shaper: Shaper, writer, network: str) -> None:
+    """What was offered to the gateway (the firewall's counts), then what its shaper let out."""
     for (protocol, direction), (packets, size) in counters.read().items():
         writer.write(
             "traffic", network=network, protocol=protocol, direction=direction, packets=packets, bytes=size
         )
+    writer.write("shaping", network=network, backend=shaper.backend, **shaper.counters())
 
 
 def main(config: dict) -> int:

@@ -18,7 +18,7 @@ from pyroute2.netlink.rtnl.tcmsg.common import time2tick
 from wotemu_runtime.contract.conditions import DEFAULTS
 from wotemu_runtime.net.distributions import load_table
 from wotemu_runtime.net.links import Interface
-from wotemu_runtime.net.packet_model import u32
+from wotemu_runtime.net.packet_model import ETHERNET_HEADER, u32
 from wotemu_runtime.net.shaping import Shaper, ShaperError
 
 log = logging.getLogger(__name__)
@@ -198,12 +198,21 @@ class NetemShaper(Shaper):
         self.apply(conditions)
 
     def counters(self) -> dict[str, int]:
+        """What left is the root qdisc's count (TBF's, or netem's when there is no rate); what was
+        dropped is netem's (its loss and its queue's overflow: TBF has no queue of its own here)."""
+        left, dropped = {"packets": 0, "bytes": 0}, 0
         with IPRoute() as ipr:
             for qdisc in ipr.get_qdiscs(self.interface.index):
+                stats = qdisc.get_attr("TCA_STATS")
+                if qdisc["parent"] == ROOT:
+                    # Qdiscs count the 14-byte Ethernet header; the firewall's counters do not.
+                    left = {
+                        "packets": stats["packets"],
+                        "bytes": stats["bytes"] - ETHERNET_HEADER * stats["packets"],
+                    }
                 if qdisc.get_attr("TCA_KIND") == "netem":
-                    stats = qdisc.get_attr("TCA_STATS")
-                    return {"packets": stats["packets"], "dropped": stats["drop"]}
-        return {"packets": 0, "dropped": 0}
+                    dropped = stats["drop"]
+        return {**left, "dropped": dropped}
 
     def _seed_applied(self, ipr: IPRoute) -> bool:
         """Kernels that support TCA_NETEM_PRNG_SEED report it back; older ones drop it silently."""

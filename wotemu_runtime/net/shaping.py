@@ -39,7 +39,7 @@ class Shaper(ABC):
 
     @abstractmethod
     def counters(self) -> dict[str, int]:
-        """{"packets": seen, "dropped": of those} since apply()."""
+        """Since apply(): {"packets": left after shaping, "bytes": their IP bytes, "dropped": packets}."""
 
     @abstractmethod
     def close(self) -> None:

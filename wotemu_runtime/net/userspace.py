@@ -51,7 +51,7 @@ class UserspaceShaper(Shaper):
         self._held: list = []  # heap of (release ns, sequence, packet, duplicate payload or None)
         self._seq = itertools.count()
         self._raw = None
-        self._passed = self._dropped = 0
+        self._passed = self._passed_bytes = self._dropped = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="userspace-shaper", daemon=True)
 
@@ -85,7 +85,7 @@ class UserspaceShaper(Shaper):
         self.model = PacketModel(conditions, self.seed, load_table(conditions["distribution"]))
 
     def counters(self) -> dict[str, int]:
-        return {"packets": self._passed, "dropped": self._dropped}
+        return {"packets": self._passed, "bytes": self._passed_bytes, "dropped": self._dropped}
 
     def close(self) -> None:
         delete_rule(*self.rule)
@@ -123,7 +123,10 @@ class UserspaceShaper(Shaper):
             now = time.monotonic_ns()
             while self._held and self._held[0][0] <= now:
                 _, _, packet, duplicate = heapq.heappop(self._held)
-                packet.accept()
                 self._passed += 1
+                self._passed_bytes += packet.get_payload_len()
+                packet.accept()
                 if duplicate is not None:
                     self._raw.sendto(duplicate, (socket.inet_ntoa(duplicate[16:20]), 0))
+                    self._passed += 1
+                    self._passed_bytes += len(duplicate)

@@ -67,6 +67,13 @@ def write_metric(writer, metric: str, value: float | None = None, **data) -> Non
     writer.write("app", metric=metric, value=value, data=data)
 
 
+# EnvConfig fields of the 2021 WoTemu that have no meaning here, and why.
+GONE = {
+    "redis_url": "apps record through conf.write_metric; the store is the runtime's, not the app's",
+    "docker_proxy_url": "no container sees the Docker API (least privilege)",
+}
+
+
 class AppConf(dict):
     """What an app receives as `conf`: the node's service config (a dict) plus its helpers."""
 
@@ -77,9 +84,36 @@ class AppConf(dict):
         slot = os.environ.get("WOTEMU_TASK_SLOT", "0")
         self.rng = random.Random(f"{config.get('seed', 0)}:{config.get('service', '')}:{slot}")
 
+    def _port(self, protocol: str) -> int:
+        return int(self.get("ports", {}).get(protocol, PORTS[protocol]))
+
     @property
     def catalogue_port(self) -> int:
-        return int(self.get("ports", {}).get("catalogue", PORTS["catalogue"]))
+        return self._port("catalogue")
+
+    # The 2021 WoTemu's `EnvConfig` fields, so that apps written for it run unchanged.
+    port_catalogue = catalogue_port
+    port_http = property(lambda self: self._port("http"))
+    port_ws = property(lambda self: self._port("ws"))
+    port_coap = property(lambda self: self._port("coap"))
+    port_mqtt = property(lambda self: self._port("mqtt"))
+    other_ports_tcp = property(lambda self: list(self.get("extra_ports", {}).get("tcp", [])))
+    other_ports_udp = property(lambda self: list(self.get("extra_ports", {}).get("udp", [])))
+
+    @property
+    def mqtt_broker_host(self) -> str | None:
+        """The broker this node's MQTT binding uses (None: the node has no broker)."""
+        return (self.get("broker") or {}).get("host")
+
+    @property
+    def mqtt_url(self) -> str | None:
+        broker = self.get("broker")
+        return f"mqtt://{broker['host']}:{broker['port']}" if broker else None
+
+    def __getattr__(self, name: str):
+        if name in GONE:
+            raise AttributeError(f"conf.{name} is gone: {GONE[name]}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def write_metric(self, metric: str, value: float | None = None, **data) -> None:
         write_metric(self.writer, metric, value, **data)
