@@ -121,7 +121,7 @@ def finished_run(tmp_path_factory):
 
 def test_run_prints_progress_and_the_report_path(finished_run):
     output = finished_run["output"]
-    assert "gateways shaping" in output and "nodes ready" in output and "s left" in output
+    assert "gateways shaping" in output and "node tasks ready so far" in output and "s left" in output
     assert f"Report: {finished_run['bundle']}/report.html" in output
     assert (finished_run["bundle"] / "report.html").stat().st_size > 100_000
 

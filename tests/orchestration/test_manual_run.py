@@ -74,7 +74,7 @@ def test_status_shows_the_running_run(manual_run):
         assert status.returncode == 0, status.stderr
         assert "running until stopped (manual)" in status.stdout
         assert "gateways shaping: 1" in status.stdout
-        assert "nodes ready: 2" in status.stdout
+        assert "node tasks ready so far: 2" in status.stdout
     records = [
         int(s.stdout.split("records so far: ")[1].split()[0])
         for s in (manual_run["status"], manual_run["later"])

@@ -89,7 +89,7 @@ def test_status_lines_from_the_control_machine():
     lines = describe("demo", {**STATUS, "window": {"started": 100.0, "ends": None}}, now=150.0)
     assert lines[1:] == [
         "gateways shaping: 1: cell (netem)",
-        "nodes ready: 3",
+        "node tasks ready so far: 3",
         "since start: 50 s",
         'records so far: 40 {"interaction": 40}',
     ]

@@ -55,7 +55,7 @@ def describe(stack: str, status: dict, now: float | None = None) -> list[str]:
     lines = [
         f"stack {stack}: {phase(status, now)}",
         f"gateways shaping: {len(status['gateways'])}" + (f": {shaping}" if shaping else ""),
-        f"nodes ready: {status['nodes_ready']}",
+        f"node tasks ready so far: {status['nodes_ready']}",
     ]
     if window is not None:
         lines.append(f"since start: {now - window['started']:.0f} s")

@@ -61,7 +61,8 @@ class Progress:
         if status is None:
             self._say(f"      waiting ({result.get('attempts')}/{result.get('retries')})")
             return
-        line = f"      {len(status['gateways'])} gateways shaping, {status['nodes_ready']} nodes ready"
+        ready = status["nodes_ready"]
+        line = f"      {len(status['gateways'])} gateways shaping, {ready} node tasks ready so far"
         if self.run_started is not None:
             left = max(0.0, self.run_seconds - (time.time() - self.run_started))
             line += f", {left:.0f} s left"

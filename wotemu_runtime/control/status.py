@@ -1,4 +1,4 @@
-"""A run's progress as the store sees it: gateways shaping, nodes ready, records so far.
+"""A run's progress as the store sees it: gateways shaping, node tasks ready so far, records.
 
 Runs inside the store container (`docker exec ... wotemu status`): Redis is never published on a
 host port, so the control machine asks from within the stack.
