@@ -491,6 +491,7 @@ def shaping(seed: int, tasks: Tasks) -> pd.DataFrame:
         frame["packets"] = np.cumsum(seen - dropped)
         frame["bytes"] = frame["packets"] * 300
         frame["dropped"] = np.cumsum(dropped)
+        frame["queued"] = rng.poisson(2, len(t))
         frames.append(frame)
     return pd.concat(frames, ignore_index=True).sort_values("t", kind="stable")
 

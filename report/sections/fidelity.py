@@ -1,6 +1,6 @@
 """Network fidelity: what the probes measured on each network against what it was configured with,
 the application latency those conditions explain per binding against the one observed, and
-whether the host was saturated (which distorts every latency).
+whether the host or a gateway was saturated (which distorts every latency through it).
 
 The probe rows come judged from run.json (`probes`, control/probes.py); this section only shows
 them. The expected latency per binding is a model of the round trips each call needs:
@@ -120,6 +120,44 @@ def contention(bundle: Bundle, axis: TimeAxis) -> str | None:
     )
 
 
+def saturated_gateways(bundle: Bundle, axis: TimeAxis) -> list[str]:
+    """A warning per network whose gateway was saturated: a userspace shaper (one thread) whose
+    process used nearly a whole core, or a queue nearly at its limit."""
+    shaping, system = bundle.tables["shaping"], bundle.tables["system"]
+    gateways = bundle.run.get("gateways") or {}
+    out = []
+    for network, rows in shaping.groupby("network", observed=True):
+        network, info, reasons = str(network), gateways.get(str(network)) or {}, []
+        if info.get("backend") == "userspace":
+            samples = system[system["service"].isin(rows["service"].unique())]
+            keyed = samples.assign(bucket=bucket(samples["t"], axis.start, axis.bucket_s))
+            load = (
+                keyed.groupby(["bucket", "task"], observed=True)["cpu_pct"]
+                .mean()
+                .groupby(level="bucket")
+                .max()
+            )
+            busy = load[load >= SATURATED_SHARE * 100]
+            if len(busy):
+                reasons.append(
+                    f"its process used ≥ {SATURATED_SHARE:.0%} of a core in {len(busy)} of {len(load)} time "
+                    f"buckets ({axis.bucket_s:g} s each), and the userspace shaper runs in one thread"
+                )
+        limit = (info.get("netem") or {}).get("limit_packets")
+        full = rows[rows["queued"] >= SATURATED_SHARE * limit] if limit else rows.iloc[:0]
+        if len(full):
+            reasons.append(
+                f"its queue held ≥ {SATURATED_SHARE:.0%} of its {limit}-packet limit in {len(full)} of "
+                f"{len(rows)} samples"
+            )
+        if reasons:
+            out.append(
+                f"Network {network}: its gateway was saturated: {'; '.join(reasons)}. Latencies through it "
+                "include the gateway's own delay, and what overflowed its queue was dropped."
+            )
+    return out
+
+
 def build(bundle: Bundle, axis: TimeAxis) -> Section:
     section = Section("fidelity", "Network fidelity")
     probes = probe_rows(bundle)
@@ -128,6 +166,7 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
     crowded = contention(bundle, axis)
     if crowded:
         section.add(warning(crowded))
+    section.add(*(warning(text) for text in saturated_gateways(bundle, axis)))
     if probes.empty:
         section.add(note("No fidelity probe results in this run (probes off, or no network had two tasks)."))
     else:

@@ -15,7 +15,7 @@ def test_update_swaps_the_model_and_what_cannot_be_honoured():
     assert shaper.model.latency_ns == 40_000_000 and shaper.unhonoured == []
     shaper.update(Conditions(delay_ms=5.0, corrupt_pct=1.0).model_dump())
     assert shaper.model.latency_ns == 5_000_000 and shaper.unhonoured == ["corrupt_pct"]
-    assert shaper.counters() == {"packets": 0, "bytes": 0, "dropped": 0}
+    assert shaper.counters() == {"packets": 0, "bytes": 0, "dropped": 0, "queued": 0}
 
 
 def test_the_gateway_records_what_its_shaper_let_out_and_dropped(lab):
@@ -29,3 +29,12 @@ def test_the_gateway_records_what_its_shaper_let_out_and_dropped(lab):
     assert shaping["dropped"] > 0 and shaping["packets"] >= 2 * result["received"], (shaping, result)
     assert shaping["packets"] + shaping["dropped"] >= 200 + result["received"], (shaping, result)
     assert shaping["bytes"] == 128 * shaping["packets"], shaping  # IP 20 + UDP 8 + 100, per packet
+
+
+def test_the_gateway_records_what_its_shaper_holds(lab):
+    # 1 s of delay and a probe every 20 ms for 6 s: about 100 packets held at the 5 s sample.
+    with lab.gateway({"delay_ms": 1000.0}) as gateway:
+        lab.rtt(300, 0.02, tail_s=2.5)
+        stop(gateway, GATEWAY_STOP_S)
+    queued = [r["queued"] for r in lab.records("shaping")[-3:]]  # its samples at 5 s, 10 s and the stop
+    assert max(queued) >= 50, queued

@@ -3,7 +3,6 @@ record is set aside instead: test_set_aside.py), and
 `wotemu report` exits with code 1 and that message."""
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -12,14 +11,6 @@ import pytest
 from report.bundle import BundleError, load
 from tests.conftest import ROOT
 from wotemu_runtime.cli import main as wotemu
-
-
-@pytest.fixture
-def bundle(bundle_dir, tmp_path):
-    """A private copy of the session's bundle, to break."""
-    copy = tmp_path / "bundle"
-    shutil.copytree(bundle_dir, copy, ignore=shutil.ignore_patterns("report.*"))
-    return copy
 
 
 def error_of(path) -> str:

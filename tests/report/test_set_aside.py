@@ -3,20 +3,10 @@ and field, and counted in the report's first section — never a silent gap, nev
 
 import gzip
 import json
-import shutil
-
-import pytest
 
 from report import bundle as bundle_module
 from report.bundle import load
 from wotemu_runtime.cli import main as wotemu
-
-
-@pytest.fixture
-def bundle(bundle_dir, tmp_path):
-    copy = tmp_path / "bundle"
-    shutil.copytree(bundle_dir, copy, ignore=shutil.ignore_patterns("report.*"))
-    return copy
 
 
 def rewrite(path, change) -> None:

@@ -59,6 +59,7 @@ FIELDS: dict[str, dict[str, type | None]] = {
         "packets": int,  # left the gateway after shaping, duplicates included
         "bytes": int,  # their IP bytes
         "dropped": int,  # packets
+        "queued": int,  # packets held in its queue at the sample
     },
     "app": {"metric": str, "value": None, "data": None},
     "lifecycle": {"event": str, "detail": str},  # start | ready | error | exit

@@ -199,8 +199,9 @@ class NetemShaper(Shaper):
 
     def counters(self) -> dict[str, int]:
         """What left is the root qdisc's count (TBF's, or netem's when there is no rate); what was
-        dropped is netem's (its loss and its queue's overflow: TBF has no queue of its own here)."""
-        left, dropped = {"packets": 0, "bytes": 0}, 0
+        dropped and queued are netem's (its loss and its queue's overflow: TBF has no queue of its own
+        here, netem's limit is the one queue)."""
+        left, held = {"packets": 0, "bytes": 0}, {"dropped": 0, "queued": 0}
         with IPRoute() as ipr:
             for qdisc in ipr.get_qdiscs(self.interface.index):
                 stats = qdisc.get_attr("TCA_STATS")
@@ -211,8 +212,8 @@ class NetemShaper(Shaper):
                         "bytes": stats["bytes"] - ETHERNET_HEADER * stats["packets"],
                     }
                 if qdisc.get_attr("TCA_KIND") == "netem":
-                    dropped = stats["drop"]
-        return {**left, "dropped": dropped}
+                    held = {"dropped": stats["drop"], "queued": stats["qlen"]}
+        return {**left, **held}
 
     def _seed_applied(self, ipr: IPRoute) -> bool:
         """Kernels that support TCA_NETEM_PRNG_SEED report it back; older ones drop it silently."""

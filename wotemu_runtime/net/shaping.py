@@ -39,7 +39,8 @@ class Shaper(ABC):
 
     @abstractmethod
     def counters(self) -> dict[str, int]:
-        """Since apply(): {"packets": left after shaping, "bytes": their IP bytes, "dropped": packets}."""
+        """Since apply(): {"packets": left after shaping, "bytes": their IP bytes, "dropped": packets},
+        and "queued": the packets it holds now."""
 
     @abstractmethod
     def close(self) -> None:

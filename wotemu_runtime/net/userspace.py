@@ -85,7 +85,12 @@ class UserspaceShaper(Shaper):
         self.model = PacketModel(conditions, self.seed, load_table(conditions["distribution"]))
 
     def counters(self) -> dict[str, int]:
-        return {"packets": self._passed, "bytes": self._passed_bytes, "dropped": self._dropped}
+        return {
+            "packets": self._passed,
+            "bytes": self._passed_bytes,
+            "dropped": self._dropped,
+            "queued": len(self._held),
+        }
 
     def close(self) -> None:
         delete_rule(*self.rule)
