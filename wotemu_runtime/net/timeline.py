@@ -3,7 +3,7 @@
 The state at time t (seconds since the run's window opened) is the network's own conditions with
 every action active at t folded in, in the scenario's order, and the union of the nodes the
 active partitions cut off. Being a pure function of t is what lets a restarted gateway resume
-exactly what is due now. Times are kept in whole milliseconds so that repetitions (`at` + k ×
+exactly what is due now. Times are kept in whole milliseconds so that repetitions (`at` + k *
 `every`) land on exact instants.
 """
 

@@ -14,7 +14,7 @@ from wotemu_runtime.contract import config as service
 from wotemu_runtime.contract.conditions import Conditions, ConditionsChange, GilbertElliottLoss, RandomLoss
 from wotemu_runtime.contract.ports import PORTS
 from wotemu_runtime.contract.versions import image_tag
-from wotemu_runtime.topology.schema import MANUAL, Network, Netem, Topology
+from wotemu_runtime.topology.schema import MANUAL, Netem, Network, Topology
 
 APP_DIR = "/opt/wotemu/apps"
 CONTROL_NETWORK = "control"  # unshaped: Redis and the readiness handshake never cross a gateway
