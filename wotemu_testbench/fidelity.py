@@ -16,6 +16,8 @@ Accounting, stated once:
 
 import math
 
+from wotemu_runtime.contract.conditions import DEFAULTS
+from wotemu_testbench.lab import ADDRESSES
 from wotemu_testbench.probe import binomial_interval, l2_efficiency, summary
 
 DELAYS_MS = (5, 40, 300)
@@ -25,7 +27,69 @@ JITTER = {"delay_ms": 40, "jitter_ms": 10, "distribution": "normal"}
 DUPLICATE_PCT = 5
 REORDER = {"delay_ms": 10, "reorder_pct": 25}
 LOSS_PROBES = 5000
+# A scenario live on one gateway (times since the window opened): a delay step, then a partition
+# of node B. Late enough that the probe, slow to start under UML, measures before the step.
+STEP = {"at_s": 6.0, "from_ms": 5.0, "to_ms": 50.0}
+CUT = {"at_s": 9.0, "for_s": 2.0}
+SCENARIO_PROBES = (700, 0.02)  # 14 s
+LATENESS_GOAL_S = 0.1
 RTT_GOAL = {"netem": (2.0, 0.5), "userspace": (3.0, 0.0)}  # (% of the added RTT, or at least ms)
+
+
+def _change(**keys) -> dict:
+    return {key: keys.get(key) for key in DEFAULTS if key != "seed"}
+
+
+def scenario_step() -> dict:
+    actions = [
+        {"index": 0, "at_s": STEP["at_s"], "for_s": None, "every_s": None,
+         "netem": _change(delay_ms=STEP["to_ms"]), "partition": []},
+        {"index": 1, "at_s": CUT["at_s"], "for_s": CUT["for_s"], "every_s": None, "netem": None,
+         "partition": [ADDRESSES["b"]]},  # an address stands for itself where an alias would resolve
+    ]  # fmt: skip
+    return {
+        "param": "scenario",
+        "target": STEP["to_ms"],
+        "netem": {"delay_ms": STEP["from_ms"]},
+        "scenario": actions,
+        **_rtt(*SCENARIO_PROBES),
+    }
+
+
+def _scenario_record(result: dict, interval: float, base_rtt_ms: float) -> dict:
+    """Delay before and after the step, probes answered while B was cut off, lateness of each change."""
+    since = {seq: result["started_t"] + seq * interval - result["window_t"] for seq in result["answered"]}
+    rtt = dict(zip(result["answered"], result["rtt_ms"], strict=True))
+
+    def median_between(lo: float, hi: float) -> float | None:
+        values = [rtt[seq] for seq, t in since.items() if lo <= t < hi]
+        return summary(values)["median"] if values else None
+
+    cut_end = CUT["at_s"] + CUT["for_s"]
+    before = median_between(0, STEP["at_s"] - 0.2)
+    after = median_between(STEP["at_s"] + 0.2, CUT["at_s"] - 0.2)
+    healed = median_between(cut_end + 0.3, cut_end + 2.5)
+    answered_cut = sum(1 for t in since.values() if CUT["at_s"] + 0.3 <= t < cut_end - 0.2)
+    lateness = [r["lateness_s"] for r in result["records"]]
+    want = STEP["to_ms"] - STEP["from_ms"]
+    added = None if before is None or after is None else (after - before) / 2
+    return {
+        "unit": "ms one-way change at the step",
+        "measured": added,
+        "before_rtt_ms": before,
+        "after_rtt_ms": after,
+        "healed_rtt_ms": healed,
+        "answered_while_cut": answered_cut,
+        "changes": sorted((r["action"], r["change"]) for r in result["records"]),
+        "lateness_ms": [1000 * x for x in lateness],
+        "error_pct": None if added is None else 100 * abs(added - want) / want,
+        "within_goal": added is not None
+        and abs(added - want) <= 0.05 * want
+        and answered_cut == 0
+        and healed is not None
+        and max(lateness, default=1) < LATENESS_GOAL_S,
+        "baseline_rtt_ms": base_rtt_ms,
+    }
 
 
 def _rtt(count: int, interval_s: float, tail_s: float = 1.0) -> dict:
@@ -72,6 +136,7 @@ def plan() -> list[dict]:
     steps.append(
         {"param": "reorder", "target": REORDER["reorder_pct"], "netem": REORDER, **_rtt(1000, 0.002)}
     )
+    steps.append(scenario_step())
     return steps
 
 
@@ -154,6 +219,8 @@ def evaluate(backend: str, results: list[dict]) -> list[dict]:
                 within_goal=lo <= result["duplicates"] <= hi,
                 interval=[100 * lo / n, 100 * hi / n],
             )
+        elif param == "scenario":
+            record.update(_scenario_record(result, step["args"]["interval_s"], base))
         elif param == "reorder":
             record.update(
                 unit="probes overtaken %",

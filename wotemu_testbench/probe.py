@@ -42,6 +42,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     padding = b"\0" * max(0, size - _PROBE.size)
     rtts: dict[int, float] = {}
     duplicates = reordered = highest = 0
+    started_t = time.time()
     start = time.monotonic()
     sent = 0
     deadline = start + count * interval_s + tail_s
@@ -74,6 +75,8 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         "duplicates": duplicates,
         "reordered": reordered,
         "rtt_ms": [rtts[seq] for seq in sorted(rtts)],
+        "answered": sorted(rtts),  # the probes' numbers: probe n left at started_t + n * interval
+        "started_t": started_t,
     }
 
 

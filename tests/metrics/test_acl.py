@@ -138,6 +138,7 @@ def test_a_gateway_announces_and_nothing_more(store_server):
         announcer = Announcer(client, config, "lan", "10.0.1.2", "userspace")
         announcer.start(timeout=5)
         announcer.stop()  # withdraws the key
+        client.get(keys.window(RUN))  # its scenario's clock: read, never written
         assert refused(lambda: client.set(keys.ready(RUN, "acl_reader.1.abc"), "{}"))
         assert refused(lambda: client.set(keys.window(RUN), "{}"))
         assert refused(client.flushall)

@@ -5,7 +5,7 @@ Every user is confined to the run's keys, has no Pub/Sub channel and no dangerou
 
 * store: the control machine's commands run in the store's container (status, window, export):
   every ordinary command on the run's keys.
-* gateway: announces its network (`gw:*`) and writes records.
+* gateway: announces its network (`gw:*`), reads the window (its scenario's clock), writes records.
 * node: reads the announcements and the window, marks its tasks ready, runs the fidelity probes
   (`probe:*`), writes records; it can write no announcement and not the window, so an app cannot
   reroute the run's traffic.
@@ -33,7 +33,8 @@ def rules(user: str, run_id: str) -> list[str]:
     if user == "store":
         return [*common, f"~{keys.key(run_id, '*')}", "+@all", "-@dangerous"]
     if user == "gateway":
-        return [*common, f"~{announcements}", "+get", "+set", "+del", *_records(run_id)]
+        window = f"%R~{keys.window(run_id)}"
+        return [*common, f"~{announcements}", window, "+get", "+set", "+del", *_records(run_id)]
     reads = [f"%R~{announcements}", f"%R~{keys.window(run_id)}", "+get"]
     if user == "node":
         # The fidelity probes (net/probe.py) of the nodes agree on peers and rounds under `probe:*`.
