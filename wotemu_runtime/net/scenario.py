@@ -101,6 +101,7 @@ class ScenarioRunner:
                 "scenario",
                 network=self.config["network"],
                 action=action["index"],
+                kind="netem" if action["netem"] else "partition",
                 change=boundary.change,
                 planned_t=planned,
                 applied_t=applied,
