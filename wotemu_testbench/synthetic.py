@@ -504,7 +504,7 @@ def scenario(tasks: Tasks) -> list[dict]:
                 **record(gateway, planned + lateness),
                 "network": "cell",
                 "action": action,
-                "kind": "partition" if action else "netem",
+                "action_type": "partition" if action else "netem",
                 "change": change,
                 "planned_t": planned,
                 "applied_t": planned + lateness,

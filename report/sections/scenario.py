@@ -21,7 +21,7 @@ def bands(bundle: Bundle) -> list[tuple[float, float, str]]:
     for row in starts.itertuples(index=False):
         end = bundle.ended if pd.isna(row.until_t) else min(float(row.until_t), bundle.ended)
         found.setdefault(
-            (row.network, row.action, float(row.from_t)), (float(row.from_t), end, str(row.kind))
+            (row.network, row.action, float(row.from_t)), (float(row.from_t), end, str(row.action_type))
         )
     return sorted(found.values())
 
@@ -29,7 +29,7 @@ def bands(bundle: Bundle) -> list[tuple[float, float, str]]:
 def _what(row) -> str:
     """The change in words: the conditions before → after, and who is cut off."""
     parts = [f"{key} {before} → {after}" for key, (before, after) in (row["changed"] or {}).items()]
-    if row["kind"] == "partition":
+    if row["action_type"] == "partition":
         parts.append("cut off: " + (", ".join(row["cut_off"]) or "nobody"))
     return "; ".join(parts) or "no change"
 
@@ -40,7 +40,7 @@ def actions(bundle: Bundle) -> pd.DataFrame:
         {
             "network": frame["network"].astype(str),
             "action": frame["action"],
-            "kind": frame["kind"].astype(str),
+            "kind": frame["action_type"].astype(str),
             "change": frame["change"].astype(str),
             "planned_s": frame["planned_t"] - bundle.started,
             "lateness_ms": 1000 * frame["lateness_s"],

@@ -78,7 +78,7 @@ FIELDS: dict[str, dict[str, type | None]] = {
     "scenario": {
         "network": str,
         "action": int,  # its index in the topology's `scenario`
-        "kind": str,  # netem | partition
+        "action_type": str,  # netem | partition
         "change": str,  # start | end | resume (a gateway restarted while the action was active)
         "planned_t": float,  # Unix seconds: the run's start + the action's time
         "applied_t": float,  # when the shaper and the partition rules had the new state
@@ -118,7 +118,16 @@ REQUIRED: dict[str, set[str]] = {
     "info": set(),
     "drops": {"kind", "count"},
     "probes": {"network", "round", "peer", "sent", "received"},
-    "scenario": {"network", "action", "kind", "change", "planned_t", "applied_t", "lateness_s", "from_t"},
+    "scenario": {
+        "network",
+        "action",
+        "action_type",
+        "change",
+        "planned_t",
+        "applied_t",
+        "lateness_s",
+        "from_t",
+    },
 }
 
 

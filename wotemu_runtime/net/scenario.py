@@ -10,6 +10,7 @@ applied times. A gateway (re)started once the window is open begins with what is
 import logging
 import threading
 import time
+import traceback
 
 import redis
 
@@ -55,12 +56,20 @@ class ScenarioRunner:
 
     def start(self, stop: threading.Event) -> None:
         if self.config["scenario"]:
-            self._thread = threading.Thread(target=self._run, args=(stop,), name="scenario", daemon=True)
+            self._thread = threading.Thread(target=self._guarded, args=(stop,), name="scenario", daemon=True)
             self._thread.start()
 
     def join(self) -> None:
         if self._thread:
             self._thread.join()
+
+    def _guarded(self, stop: threading.Event) -> None:
+        """A scenario that cannot go on is an error of the run, recorded: the shaping itself goes on."""
+        try:
+            self._run(stop)
+        except Exception:
+            log.exception("the scenario stopped")
+            self.writer.write("lifecycle", event="error", detail=traceback.format_exc())
 
     def _run(self, stop: threading.Event) -> None:
         window = window_or_none(self.config)
@@ -101,7 +110,7 @@ class ScenarioRunner:
                 "scenario",
                 network=self.config["network"],
                 action=action["index"],
-                kind="netem" if action["netem"] else "partition",
+                action_type="netem" if action["netem"] else "partition",
                 change=boundary.change,
                 planned_t=planned,
                 applied_t=applied,
