@@ -56,20 +56,21 @@ def scenario_step() -> dict:
     }
 
 
-def _scenario_record(result: dict, interval: float, base_rtt_ms: float) -> dict:
+def _scenario_record(result: dict, base_rtt_ms: float) -> dict:
     """Delay before and after the step, probes answered while B was cut off, lateness of each change."""
-    since = {seq: result["started_t"] + seq * interval - result["window_t"] for seq in result["answered"]}
-    rtt = dict(zip(result["answered"], result["rtt_ms"], strict=True))
+    offset = result["started_t"] - result["window_t"]
+    # (when the probe left, since the window opened; its round trip)
+    probes = [(offset + sent, rtt) for sent, rtt in zip(result["sent_s"], result["rtt_ms"], strict=True)]
 
     def median_between(lo: float, hi: float) -> float | None:
-        values = [rtt[seq] for seq, t in since.items() if lo <= t < hi]
+        values = [rtt for t, rtt in probes if lo <= t < hi]
         return summary(values)["median"] if values else None
 
     cut_end = CUT["at_s"] + CUT["for_s"]
     before = median_between(0, STEP["at_s"] - 0.2)
     after = median_between(STEP["at_s"] + 0.2, CUT["at_s"] - 0.2)
     healed = median_between(cut_end + 0.3, cut_end + 2.5)
-    answered_cut = sum(1 for t in since.values() if CUT["at_s"] + 0.3 <= t < cut_end - 0.2)
+    answered_cut = sum(1 for t, _ in probes if CUT["at_s"] + 0.3 <= t < cut_end - 0.2)
     lateness = [r["lateness_s"] for r in result["records"]]
     want = STEP["to_ms"] - STEP["from_ms"]
     added = None if before is None or after is None else (after - before) / 2
@@ -220,7 +221,7 @@ def evaluate(backend: str, results: list[dict]) -> list[dict]:
                 interval=[100 * lo / n, 100 * hi / n],
             )
         elif param == "scenario":
-            record.update(_scenario_record(result, step["args"]["interval_s"], base))
+            record.update(_scenario_record(result, base))
         elif param == "reorder":
             record.update(
                 unit="probes overtaken %",

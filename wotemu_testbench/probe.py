@@ -41,6 +41,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     sock.connect((host, port))
     padding = b"\0" * max(0, size - _PROBE.size)
     rtts: dict[int, float] = {}
+    sent_s: dict[int, float] = {}  # when each answered probe left, since started_t
     duplicates = reordered = highest = 0
     started_t = time.time()
     start = time.monotonic()
@@ -66,6 +67,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
             duplicates += 1
             continue
         rtts[seq] = (time.monotonic() - sent_at) * 1000
+        sent_s[seq] = sent_at - start
         if seq < highest:
             reordered += 1
         highest = max(highest, seq)
@@ -75,7 +77,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         "duplicates": duplicates,
         "reordered": reordered,
         "rtt_ms": [rtts[seq] for seq in sorted(rtts)],
-        "answered": sorted(rtts),  # the probes' numbers: probe n left at started_t + n * interval
+        "sent_s": [sent_s[seq] for seq in sorted(rtts)],  # when each left, in s after started_t
         "started_t": started_t,
     }
 

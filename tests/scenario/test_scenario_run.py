@@ -85,7 +85,7 @@ def test_reads_fail_while_the_server_is_cut_off_and_recover_after(scenario_run):
     reads = scenario_run["reads"]
     # A read begun before the cut may still be answered in its first moments: judged from 0.5 s in.
     cut = _between(reads, CUT_S + 0.5, CUT_S + CUT_FOR_S - READ_TIMEOUT_S)
-    assert len(cut) >= 10 and not any(r["ok"] for r in cut), [(r["since_s"], r["ok"]) for r in cut]
+    assert len(cut) >= 6 and not any(r["ok"] for r in cut), [(r["since_s"], r["ok"]) for r in cut]
     healed = _between(reads, CUT_S + CUT_FOR_S + 1, 55)
     assert len(healed) > 10 and all(r["ok"] for r in healed), [(r["since_s"], r["error"]) for r in healed]
 

@@ -8,7 +8,7 @@ together pass: they are cut off from the rest, not from each other.
 import logging
 import socket
 
-from wotemu_runtime.net.iptables import delete_chain, delete_rule, ensure_chain, iptables
+from wotemu_runtime.net.iptables import delete_chain, delete_rule, ensure_chain, iptables, restore_chain
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +36,12 @@ class Partition:
         iptables("-I", self.jump[0], "1", *self.jump[1:])
 
     def cut_off(self, addresses: set[str]) -> None:
-        """Cut exactly these addresses off (none: the network is whole again)."""
-        iptables("-F", CHAIN)
+        """Cut exactly these addresses off (none: the network is whole again), in one atomic change."""
+        rules = []
         for address in sorted(addresses):
-            for other in sorted(addresses - {address}):
-                iptables("-A", CHAIN, "-s", address, "-d", other, "-j", "RETURN")
-            iptables("-A", CHAIN, "-s", address, "-j", "DROP")
-            iptables("-A", CHAIN, "-d", address, "-j", "DROP")
+            rules += [("-s", address, "-d", other, "-j", "RETURN") for other in sorted(addresses - {address})]
+            rules += [("-s", address, "-j", "DROP"), ("-d", address, "-j", "DROP")]
+        restore_chain(CHAIN, rules)
 
     def remove(self) -> None:
         delete_rule(*self.jump)
