@@ -4,14 +4,13 @@ partition applied by the gateway on time, seen in the readers' interactions and 
 import gzip
 import json
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from statistics import median
 
 import pytest
 
-from tests.conftest import ROOT, require_command
+from tests.conftest import ROOT, artifacts_dir, require_command, wotemu_run
 
 TOPOLOGY = Path(__file__).parent / "scenario.yml"
 STACK = "wtest-scen"
@@ -29,16 +28,9 @@ def _records(bundle: Path, kind: str) -> list[dict]:
 def scenario_run(tmp_path_factory):
     require_command("docker", "ansible-playbook")
     results = tmp_path_factory.mktemp("results")
-    argv = [
-        sys.executable,
-        "-m",
-        "wotemu_runtime",
-        "run",
-        str(TOPOLOGY),
-        "-e",
-        f"experiment_results_dir={results}",
-    ]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        wotemu_run(TOPOLOGY, results), cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
     (bundle,) = (results / STACK).iterdir()
     run = json.loads((bundle / "run.json").read_text())
@@ -66,8 +58,7 @@ def test_each_change_was_applied_within_100_ms_of_its_time(scenario_run):
     lateness = [a["lateness_s"] for a in actions]
     assert all(0 <= late < 0.1 for late in lateness), lateness
     figures = {"lateness_ms": sorted(1000 * late for late in lateness)}
-    (ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
-    (ROOT / "tests" / "artifacts" / "scenario-lateness.json").write_text(json.dumps(figures))
+    (artifacts_dir() / "scenario-lateness.json").write_text(json.dumps(figures))
 
 
 def test_the_delay_step_shows_in_the_read_latencies(scenario_run):
