@@ -14,7 +14,9 @@ yet tight enough to catch a wrong unit, a missing direction or a misplaced qdisc
   measures 5-9 % low in UML run after run (not yet explained; the userspace shaper is within 1 %).
 * duplicate inside its binomial 99 % interval; reorder visible.
 * scenario (changed live on the running gateway): the delay step within 5 % of its change, every
-  probe lost while B is cut off and answered after, each change applied within 100 ms of its time.
+  probe lost while B is cut off and answered after, each change of conditions applied within
+  100 ms of its time, and each partition change too on the host; in UML within 250 ms, as the
+  partition's one iptables-restore costs 120-150 ms there (a process start under UML's ptrace).
 """
 
 import pytest
@@ -27,6 +29,7 @@ from wotemu_testbench.uml import run_plan_in_uml
 
 DELAY_FLOOR_MS = {"netem": 1.0, "userspace": 0.5}
 RATE_TOLERANCE = {("netem", 0.1): 0.10}  # default 0.05
+PARTITION_LATENESS_MS = {"netem": 250, "userspace": 100}
 
 
 @pytest.fixture(scope="module", params=["netem", "userspace"])
@@ -86,6 +89,8 @@ def test_duplicate_and_reorder_are_visible(measured):
 
 
 def test_the_scenario_changes_conditions_live_and_on_time(measured):
-    record = measured[1]["scenario", 50.0]
+    backend, records, _ = measured
+    record = records["scenario", 50.0]
     assert record["changes"] == [(0, "start"), (1, "end"), (1, "start")], record
     assert record["within_goal"], record
+    assert max(record["partition_lateness_ms"]) < PARTITION_LATENESS_MS[backend], record
