@@ -61,7 +61,7 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
         note(
             f"{len(done)} changes applied by the gateways; lateness of those on schedule: median "
             f"{on_time.median():.1f} ms, max {on_time.max():.1f} ms. Shaded on every time plot: "
-            "orange while conditions are changed, red while nodes are cut off. A `resume` is a "
+            "orange while conditions are changed, red while nodes are cut off. A resume is a "
             "gateway restarted while the action was in force, applying it again."
         )
         if not on_time.empty
