@@ -38,7 +38,7 @@ def scenario_run(tmp_path_factory):
     reads = [
         {**r, "since_s": r["t"] - r["latency_s"] - started}  # when the read began, since the run's start
         for r in _records(bundle, "interactions")
-        if r["side"] == "consumer" and r["verb"] == "read_property"
+        if r["side"] == "consumer" and r["verb"] == "readproperty"
     ]
     return {"bundle": bundle, "started": started, "reads": reads, "actions": _records(bundle, "scenario")}
 
@@ -50,11 +50,10 @@ def _between(reads: list[dict], lo: float, hi: float) -> list[dict]:
 def test_each_change_was_applied_within_100_ms_of_its_time(scenario_run):
     actions = scenario_run["actions"]
     started = scenario_run["started"]
-    assert sorted((a["action"], a["change"], round(a["planned_t"] - started, 3)) for a in actions) == [
-        (0, "start", STEP_S),
-        (1, "end", CUT_S + CUT_FOR_S),
-        (1, "start", CUT_S),
-    ]
+    # run.json's start and the window's are two readings of the control machine's clock, a moment apart.
+    planned = sorted((a["action"], a["change"], a["planned_t"] - started) for a in actions)
+    assert [(action, change) for action, change, _ in planned] == [(0, "start"), (1, "end"), (1, "start")]
+    assert [t for _, _, t in planned] == pytest.approx([STEP_S, CUT_S + CUT_FOR_S, CUT_S], abs=0.01)
     lateness = [a["lateness_s"] for a in actions]
     assert all(0 <= late < 0.1 for late in lateness), lateness
     figures = {"lateness_ms": sorted(1000 * late for late in lateness)}
