@@ -86,3 +86,20 @@ def test_the_normaliser_gives_each_gateway_its_networks_actions_in_canonical_uni
         }
     ]
     assert [(a.index, a.at_s, a.for_s, a.partition) for a in wan] == [(1, 50.0, 15.0, ["server.wan"])]
+
+
+def test_a_manual_run_takes_actions_up_to_a_week_and_repeats_them_until_stopped():
+    document = {
+        "experiment": {"duration": "manual"},
+        "networks": [{"name": "lan"}],
+        "nodes": [{"name": "server", "app": {"builtin": "clock"}, "networks": ["lan"]}],
+        "scenario": [
+            {"at": "3h", "network": "lan", "netem": {"delay": "80ms"}},
+            {"every": "30s", "for": "5s", "partition": {"network": "lan", "nodes": ["server"]}},
+        ],
+    }
+    topology = validate_document(document, "inline")
+    (lan,) = (scenario_of(topology, network) for network in topology.networks)
+    timeline = Timeline(BASE, [a.model_dump() for a in lan])
+    assert timeline.state(3 * 3600 * 1000).conditions["delay_ms"] == 80.0
+    assert timeline.state(6 * 24 * 3600 * 1000 + 2000).cut_off == {"server.lan"}  # still flapping on day 6
