@@ -25,9 +25,10 @@ def test_a_gateway_started_mid_scenario_resumes_what_is_due(lab):
     ]
     with lab.gateway({**DEFAULTS, "delay_ms": BASE_MS}, scenario=actions):
         result = lab.rtt(100, 0.01)
-    # The step is in force from the first probe on: no moment at the network's own conditions.
+    # The step is in force from the first probe on: no moment at the network's own conditions (the
+    # minimum), and once, not on top of itself (the median; the fidelity tests judge its precision).
     assert min(result["rtt_ms"]) >= 2 * STEPPED_MS, result["rtt_ms"][:5]
-    assert abs(summary(result["rtt_ms"])["median"] - 2 * STEPPED_MS) <= 0.05 * 2 * STEPPED_MS + 1
+    assert summary(result["rtt_ms"])["median"] < 2 * STEPPED_MS + STEPPED_MS / 2, result["rtt_ms"]
     records = lab.records("scenario")
     assert [(r["action"], r["change"]) for r in records] == [(0, "resume")], records
     assert abs(records[0]["from_t"] - (started + 5.0)) < 0.001 and records[0]["planned_t"] > started + 10
