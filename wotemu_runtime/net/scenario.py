@@ -15,6 +15,7 @@ import traceback
 import redis
 
 from wotemu_runtime.control.window import read_window
+from wotemu_runtime.metrics.store import connect
 from wotemu_runtime.net.partition import Partition, addresses_of
 from wotemu_runtime.net.shaping import Shaper
 from wotemu_runtime.net.timeline import Boundary, State, Timeline, ms
@@ -25,9 +26,9 @@ WINDOW_POLL_S = 0.05  # until the window opens: an action at 0 s is late by this
 ENDLESS_MS = 2**62  # a manual run's horizon: until the gateway stops
 
 
-def window_or_none(config: dict) -> dict | None:
+def window_or_none(config: dict, client=None) -> dict | None:
     try:
-        return read_window(config)
+        return read_window(config, client)
     except redis.RedisError as ex:  # the store not up yet (a first start), or restarting
         log.info("cannot read the run's window yet: %s", ex)
         return None
@@ -72,11 +73,12 @@ class ScenarioRunner:
             self.writer.write("lifecycle", event="error", detail=traceback.format_exc())
 
     def _run(self, stop: threading.Event) -> None:
-        window = window_or_none(self.config)
-        while window is None:
-            if stop.wait(WINDOW_POLL_S):
-                return
-            window = window_or_none(self.config)
+        with connect(self.config) as client:  # one connection for the polls, not one per poll
+            window = window_or_none(self.config, client)
+            while window is None:
+                if stop.wait(WINDOW_POLL_S):
+                    return
+                window = window_or_none(self.config, client)
         started = window["started"]
         horizon = ENDLESS_MS if window["ends"] is None else ms(window["ends"] - started)
         now = ms(time.time() - started)
