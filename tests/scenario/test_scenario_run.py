@@ -10,7 +10,7 @@ from statistics import median
 
 import pytest
 
-from tests.conftest import ROOT, artifacts_dir, require_command, wotemu_run
+from tests.conftest import ROOT, require_command, wotemu_run
 
 TOPOLOGY = Path(__file__).parent / "scenario.yml"
 STACK = "wtest-scen"
