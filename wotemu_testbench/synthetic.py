@@ -525,6 +525,36 @@ def info(tasks: Tasks, run: dict) -> list[dict]:
     return records
 
 
+def scenario(tasks: Tasks) -> list[dict]:
+    """The cell's gateway applying a delay step at 60 s and a 30 s partition of the server at 120 s."""
+    gateway = next(r for r in tasks.rows if r["service"] == "gw_cell")
+    steps = [
+        (0, "start", 60.0, None, {"delay_ms": [50.0, 200.0]}, []),
+        (1, "start", 120.0, 150.0, {}, ["server.cell"]),
+        (1, "end", 150.0, 150.0, {}, []),
+    ]
+    records = []
+    for index, (action, change, at, until, changed, cut_off) in enumerate(steps):
+        planned, lateness = tasks.t0 + at, 0.002 + 0.003 * index
+        records.append(
+            {
+                **record(gateway, planned + lateness),
+                "network": "cell",
+                "action": action,
+                "action_type": "partition" if action else "netem",
+                "change": change,
+                "planned_t": planned,
+                "applied_t": planned + lateness,
+                "lateness_s": lateness,
+                "from_t": tasks.t0 + (at if change == "start" else 120.0),
+                "until_t": None if until is None else tasks.t0 + until,
+                "changed": changed,
+                "cut_off": cut_off,
+            }
+        )
+    return records
+
+
 def drops(tasks: Tasks) -> pd.DataFrame:
     reader = next(r for r in tasks.rows if r["service"] == "reader")
     frame = pd.DataFrame(common([reader, reader], np.array([tasks.t0 + 60, tasks.t0 + 120])))
@@ -656,6 +686,7 @@ def generate(
         "info": info(tasks, run),
         "drops": drops(tasks),
         "probes": simulated,
+        "scenario": scenario(tasks),
     }
     for kind in KINDS:  # every kind of the contract, each record with the kind's fields
         frame = tables[kind]
