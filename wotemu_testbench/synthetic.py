@@ -44,6 +44,7 @@ import pandas as pd
 from wotemu_runtime.contract.conditions import DEFAULTS
 from wotemu_runtime.contract.records import COMMON_FIELDS, FIELDS, KINDS
 from wotemu_runtime.control.probes import probe_results
+from wotemu_runtime.net.timeline import Timeline
 
 STACK = "synthetic"
 RUN_ID = f"{STACK}-20250115T100000"
@@ -655,6 +656,9 @@ def generate(
     tasks, sizes = make_tasks(rng, tasks_n, t0, t1)
     topo = topology(sizes, duration, seed)
     simulated = probes(seed, tasks)
+    # Judged against each network's own conditions: the rounds are simulated from them alone.
+    timelines = {name: Timeline(netem(name, seed), []) for name in BACKENDS}
+    judged, left_out = probe_results(simulated, timelines, t0, t1)
     run = {
         "schema_version": 1,
         "run_id": RUN_ID,
@@ -670,7 +674,8 @@ def generate(
             name: {"backend": backend, "unhonoured": unhonoured, "netem": netem(name, seed)}
             for name, (backend, unhonoured) in BACKENDS.items()
         },
-        "probes": probe_results(simulated, {name: netem(name, seed) for name in BACKENDS}),
+        "probes": judged,
+        "probes_left_out": left_out,
         "drops": {"interactions": 7, "system": 2},
     }
     (out_dir / "run.json").write_text(json.dumps(run, indent=2))

@@ -1,5 +1,6 @@
 """The scenario in the report: a table of the changes with their lateness, and bands on every time plot."""
 
+import html
 import json
 
 import pytest
@@ -8,6 +9,7 @@ from bokeh.models import BoxAnnotation, DatetimeAxis, Plot
 
 from report.bundle import load
 from report.page import build_sections
+from wotemu_runtime.control.probes import ACROSS_A_CHANGE, IN_A_PARTITION
 
 
 def test_the_action_table_gives_each_change_its_planned_time_and_lateness(built):
@@ -45,3 +47,16 @@ def test_every_time_plot_shades_the_scenario(bundle_dir):
                 )
                 assert shaded == expected, (section.id, plot.title.text)
     assert time_plots >= 10
+
+
+def test_the_fidelity_section_counts_the_probe_rounds_left_out_and_why(bundle_dir):
+    bundle = load(bundle_dir)
+    bundle.run["probes_left_out"] = [
+        {"network": "cell", "round": 2, "t": bundle.started + 60, "why": ACROSS_A_CHANGE},
+        {"network": "cell", "round": 3, "t": bundle.started + 125, "why": IN_A_PARTITION},
+        {"network": "lan", "round": 3, "t": bundle.started + 125, "why": IN_A_PARTITION},
+    ]
+    (fidelity,) = [s for s in build_sections(bundle) if s.id == "fidelity"]
+    text = html.unescape(" ".join(str(block) for block in fidelity.blocks if isinstance(block, str)))
+    assert "3 probe round(s) left out of the verdicts" in text, text
+    assert f"1 {ACROSS_A_CHANGE}; 2 {IN_A_PARTITION}" in text, text
