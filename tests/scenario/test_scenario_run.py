@@ -1,5 +1,9 @@
 """A scenario on the one-node swarm, end to end: one deploy of scenario.yml, a delay step and a
-partition applied by the gateway on time, seen in the readers' interactions and in the report."""
+partition applied by the gateway on time, seen in the readers' interactions, in the fidelity
+probes' verdicts (each round judged against the conditions in force then) and in the report.
+
+The session's swarm and image serve it (`runtime_image`), so the run is its deploy, stop and report
+phases only: what it adds to the suite is one short deploy."""
 
 import gzip
 import json
@@ -11,11 +15,15 @@ from statistics import median
 import pytest
 
 from tests.conftest import ROOT, require_command, wotemu_run
+from wotemu_runtime.control.probes import IN_A_PARTITION
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 TOPOLOGY = Path(__file__).parent / "scenario.yml"
 STACK = "wtest-scen"
-STEP_S, DELAY_CHANGE_MS = 15.0, 100.0
-CUT_S, CUT_FOR_S = 30.0, 15.0
+STEP_S, DELAY_MS, DELAY_CHANGE_MS = 10.0, 20.0, 100.0
+CUT_S, CUT_FOR_S = 20.0, 15.0
+DURATION_S = 42.0
 READ_TIMEOUT_S = 2.0
 
 
@@ -25,11 +33,15 @@ def _records(bundle: Path, kind: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def scenario_run(tmp_path_factory):
+def scenario_run(runtime_image, tmp_path_factory):
     require_command("docker", "ansible-playbook")
     results = tmp_path_factory.mktemp("results")
     done = subprocess.run(
-        wotemu_run(TOPOLOGY, results), cwd=ROOT, capture_output=True, text=True, timeout=900
+        [*wotemu_run(TOPOLOGY, results), "--tags", "deploy,stop,report"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
     (bundle,) = (results / STACK).iterdir()
@@ -40,7 +52,13 @@ def scenario_run(tmp_path_factory):
         for r in _records(bundle, "interactions")
         if r["side"] == "consumer" and r["verb"] == "readproperty"
     ]
-    return {"bundle": bundle, "started": started, "reads": reads, "actions": _records(bundle, "scenario")}
+    return {
+        "bundle": bundle,
+        "run": run,
+        "started": started,
+        "reads": reads,
+        "actions": _records(bundle, "scenario"),
+    }
 
 
 def _between(reads: list[dict], lo: float, hi: float) -> list[dict]:
@@ -76,7 +94,7 @@ def test_reads_fail_while_the_server_is_cut_off_and_recover_after(scenario_run):
     # A read begun before the cut may still be answered in its first moments: judged from 0.5 s in.
     cut = _between(reads, CUT_S + 0.5, CUT_S + CUT_FOR_S - READ_TIMEOUT_S)
     assert len(cut) >= 6 and not any(r["ok"] for r in cut), [(r["since_s"], r["ok"]) for r in cut]
-    healed = _between(reads, CUT_S + CUT_FOR_S + 1, 55)
+    healed = _between(reads, CUT_S + CUT_FOR_S + 1, DURATION_S)
     assert len(healed) > 10 and all(r["ok"] for r in healed), [(r["since_s"], r["error"]) for r in healed]
 
 
@@ -85,3 +103,23 @@ def test_the_report_shades_the_scenario_and_lists_its_actions(scenario_run):
     html = (bundle / "report.html").read_text()
     assert "Each start and end of an action" in html
     assert html.count("scenario-partition") >= 5 and html.count("scenario-netem") >= 5
+
+
+def test_the_probes_judge_each_round_against_the_conditions_then_and_leave_out_the_cut(scenario_run):
+    """No false miss: a round after the step is judged against the stepped delay, not the initial one;
+    a round during the cut (or across a change) has no verdict, and run.json and the report say so."""
+    run, started = scenario_run["run"], scenario_run["started"]
+    delays = [
+        (r["t"] - started, r["target"], r["pass"]) for r in run["probes"] if r["parameter"] == "delay_ms"
+    ]
+    assert all(ok is True for _, _, ok in delays), delays
+    assert any(t < STEP_S and abs(target - DELAY_MS) < 1 for t, target, _ in delays), delays
+    stepped = DELAY_MS + DELAY_CHANGE_MS
+    assert any(STEP_S < t < CUT_S and abs(target - stepped) < 1 for t, target, _ in delays), delays
+    left_out = run["probes_left_out"]
+    cut = [r for r in left_out if r["why"] == IN_A_PARTITION]
+    # A round is 50 probes 10 ms apart: one begun up to a second or so before the cut crossed into it.
+    assert cut and all(CUT_S - 2 < r["t"] - started < CUT_S + CUT_FOR_S + 1 for r in cut), left_out
+    html = (scenario_run["bundle"] / "report.html").read_text()
+    assert "NOT as configured" not in html
+    assert f"{len(left_out)} probe round(s) left out of the verdicts" in html
