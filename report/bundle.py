@@ -32,7 +32,7 @@ KINDS = records.KINDS
 # Kinds whose records hold free JSON (app `data`, info's role-specific keys, a probe round's round
 # trips): few records, read
 # with the json module so that nested values stay Python objects.
-FREE_FORM = {"app", "info", "probes"}
+FREE_FORM = {"app", "info", "probes", "scenario"}
 # Set-aside records quoted per table (the count and the reasons cover them all).
 EXAMPLES = 3
 # Lines per chunk when a table holds bad records: only a bad record's chunk is read the slow way.

@@ -14,7 +14,7 @@ from bokeh.resources import INLINE
 from report.blocks import Section, Table
 from report.bundle import Bundle
 from report.plots import TimeAxis
-from report.sections import MODULES
+from report.sections import MODULES, scenario
 from wotemu_runtime import __version__
 
 # The template sits beside this module, so that it is package data like the module itself.
@@ -30,7 +30,7 @@ def build_sections(bundle: Bundle) -> list[Section]:
     # From the first task's creation (tasks start before the run does) to the run's end.
     created = bundle.tasks["created_at"].min()
     first = min(bundle.started, created.timestamp()) if pd.notna(created) else bundle.started
-    axis = TimeAxis(first, bundle.ended)
+    axis = TimeAxis(first, bundle.ended, bands=scenario.bands(bundle))
     return [module.build(bundle, axis) for module in MODULES]
 
 

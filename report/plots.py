@@ -1,6 +1,6 @@
 """Figures with the report's common look, and the time axis that all time plots share."""
 
-from bokeh.models import HoverTool, Legend, Range1d
+from bokeh.models import BoxAnnotation, HoverTool, Legend, Range1d
 from bokeh.palettes import Category10_10, Category20_20
 from bokeh.plotting import figure
 
@@ -17,11 +17,18 @@ def palette(n: int) -> list[str]:
     return [colours[i % len(colours)] for i in range(n)]
 
 
-class TimeAxis:
-    """One x range for every time plot, so that zooming one zooms them all (linked axes)."""
+# The scenario's bands, by action kind: conditions changed, nodes cut off.
+BAND_COLOURS = {"netem": "#ff7f0e", "partition": "#d62728"}
 
-    def __init__(self, start: float, stop: float):
-        self.start, self.stop = start, stop
+
+class TimeAxis:
+    """One x range for every time plot, so that zooming one zooms them all (linked axes).
+
+    `bands`: (start, end, kind) in Unix seconds, shaded on every time plot (the scenario's actions).
+    """
+
+    def __init__(self, start: float, stop: float, bands: list[tuple[float, float, str]] = ()):
+        self.start, self.stop, self.bands = start, stop, list(bands)
         pad = max(1.0, (stop - start) * 0.01)
         self.range = Range1d(float(to_ms(start - pad)), float(to_ms(stop + pad)))
         self.bucket_s = bucket_width(max(stop - start, 1.0), TIME_BUCKETS)
@@ -39,6 +46,14 @@ class TimeAxis:
         )
         fig.yaxis.axis_label = y_label
         fig.toolbar.logo = None
+        for left, right, kind in self.bands:
+            colour = BAND_COLOURS[kind]
+            fig.add_layout(
+                BoxAnnotation(
+                    left=float(to_ms(left)), right=float(to_ms(right)), fill_color=colour, fill_alpha=0.12,
+                    line_color=colour, line_alpha=0.4, name=f"scenario-{kind}",
+                )
+            )  # fmt: skip
         return fig
 
 

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,19 @@ def artifacts_dir() -> Path:
     path = ROOT / "tests" / "artifacts"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def wotemu_run(topology: Path, results: Path) -> list[str]:
+    """The command line of `wotemu run TOPOLOGY`, its bundle written under `results`."""
+    return [
+        sys.executable,
+        "-m",
+        "wotemu_runtime",
+        "run",
+        str(topology),
+        "-e",
+        f"experiment_results_dir={results}",
+    ]
 
 
 RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", re.MULTILINE)

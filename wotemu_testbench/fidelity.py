@@ -27,6 +27,8 @@ Accounting, stated once:
 
 import math
 
+from wotemu_runtime.contract.conditions import DEFAULTS
+from wotemu_testbench.lab import ADDRESSES
 from wotemu_testbench.probe import IP_TCP_HEADERS, binomial_interval, l2_efficiency, summary
 
 DELAYS_MS = (5, 40, 300)
@@ -38,11 +40,78 @@ DUPLICATE_PCT = 5
 # a probe that skipped it must not be taken for one that did not.
 REORDER = {"delay_ms": 50, "reorder_pct": 25}
 LOSS_PROBES = 5000
+# A scenario live on one gateway (times since the window opened): a delay step, then a partition
+# of node B. Late enough that the probe, slow to start under UML, measures before the step.
+STEP = {"at_s": 6.0, "from_ms": 5.0, "to_ms": 50.0}
+CUT = {"at_s": 9.0, "for_s": 2.0}
+SCENARIO_PROBES = (700, 0.02)  # 14 s
+LATENESS_GOAL_S = 0.1  # for a change of conditions; a partition's is judged by the tests (one exec)
 RTT_GOAL = {"netem": (2.0, 0.5), "userspace": (3.0, 0.0)}  # (% of the added RTT, or at least ms)
 # What the gateway may add with no conditions: the host's NFQUEUE round trip, or UML's slower one.
 BASELINE_RTT_GOAL_MS = {"netem": 5.0, "userspace": 1.0}
 MTU = 1500
 PPS_GOAL = 1000  # packets/s both directions: the first trial's pace, within the delay bound
+
+
+def _change(**keys) -> dict:
+    return {key: keys.get(key) for key in DEFAULTS if key != "seed"}
+
+
+def scenario_step() -> dict:
+    actions = [
+        {"index": 0, "at_s": STEP["at_s"], "for_s": None, "every_s": None,
+         "netem": _change(delay_ms=STEP["to_ms"]), "partition": []},
+        {"index": 1, "at_s": CUT["at_s"], "for_s": CUT["for_s"], "every_s": None, "netem": None,
+         "partition": [ADDRESSES["b"]]},  # an address stands for itself where an alias would resolve
+    ]  # fmt: skip
+    return {
+        "param": "scenario",
+        "target": STEP["to_ms"],
+        "netem": {"delay_ms": STEP["from_ms"]},
+        "scenario": actions,
+        **_rtt(*SCENARIO_PROBES),
+    }
+
+
+def _scenario_record(result: dict, base_rtt_ms: float) -> dict:
+    """Delay before and after the step, probes answered while B was cut off, lateness of each change."""
+    offset = result["started_t"] - result["window_t"]
+    # (when the probe left, since the window opened; its round trip)
+    probes = [(offset + sent, rtt) for sent, rtt in zip(result["sent_s"], result["rtt_ms"], strict=True)]
+
+    def median_between(lo: float, hi: float) -> float | None:
+        values = [rtt for t, rtt in probes if lo <= t < hi]
+        return summary(values)["median"] if values else None
+
+    cut_end = CUT["at_s"] + CUT["for_s"]
+    before = median_between(0, STEP["at_s"] - 0.2)
+    after = median_between(STEP["at_s"] + 0.2, CUT["at_s"] - 0.2)
+    healed = median_between(cut_end + 0.3, cut_end + 2.5)
+    answered_cut = sum(1 for t, _ in probes if CUT["at_s"] + 0.3 <= t < cut_end - 0.2)
+    lateness = {
+        kind: [r["lateness_s"] for r in result["records"] if r["action_type"] == kind]
+        for kind in ("netem", "partition")
+    }
+    want = STEP["to_ms"] - STEP["from_ms"]
+    added = None if before is None or after is None else (after - before) / 2
+    return {
+        "unit": "ms one-way change at the step",
+        "measured": added,
+        "before_rtt_ms": before,
+        "after_rtt_ms": after,
+        "healed_rtt_ms": healed,
+        "answered_while_cut": answered_cut,
+        "changes": sorted((r["action"], r["change"]) for r in result["records"]),
+        "netem_lateness_ms": [1000 * x for x in lateness["netem"]],
+        "partition_lateness_ms": [1000 * x for x in lateness["partition"]],
+        "error_pct": None if added is None else 100 * abs(added - want) / want,
+        "within_goal": added is not None
+        and abs(added - want) <= 0.05 * want
+        and answered_cut == 0
+        and healed is not None
+        and max(lateness["netem"], default=1) < LATENESS_GOAL_S,
+        "baseline_rtt_ms": base_rtt_ms,
+    }
 
 
 def _rtt(count: int, interval_s: float, tail_s: float = 1.0) -> dict:
@@ -89,6 +158,7 @@ def plan() -> list[dict]:
     steps.append(
         {"param": "reorder", "target": REORDER["reorder_pct"], "netem": REORDER, **_rtt(1000, 0.002)}
     )
+    steps.append(scenario_step())
     return steps
 
 
@@ -187,6 +257,8 @@ def evaluate(backend: str, results: list[dict]) -> list[dict]:
                 within_goal=lo <= result["duplicates"] <= hi,
                 interval=[100 * lo / n, 100 * hi / n],
             )
+        elif param == "scenario":
+            record.update(_scenario_record(result, base))
         elif param == "reorder":
             delay, share = step["netem"]["delay_ms"], target / 100
             # 2 crossings delayed: 2 x delay above the baseline; each skipped crossing takes one off.

@@ -146,7 +146,7 @@ class Lab:
         return str(path)
 
     # -- the network plane ----------------------------------------------------------------------
-    def gateway_config(self, netem: dict) -> dict:
+    def gateway_config(self, netem: dict, scenario: list[dict] = ()) -> dict:
         return {
             **self.common,
             "service": f"gw_{NETWORK}",
@@ -154,11 +154,18 @@ class Lab:
             "subnet": SUBNET,
             "netem": netem,
             "extra_ports": {"tcp": [], "udp": []},
+            "scenario": list(scenario),
         }
 
-    def start_gateway(self, netem: dict, timeout: float = 30, **popen) -> subprocess.Popen:
+    def open_window(self, started: float, ends: float | None) -> None:
+        """What the deploy phase writes once every node is ready: the scenario's clock starts."""
+        self.redis.set(keys.window(RUN_ID), json.dumps({"started": started, "ends": ends}))
+
+    def start_gateway(
+        self, netem: dict, timeout: float = 30, scenario: list[dict] = (), **popen
+    ) -> subprocess.Popen:
         """Run the real gateway and wait for its readiness key (set only once shaping is in place)."""
-        path = self.config_file("gateway", self.gateway_config(netem))
+        path = self.config_file("gateway", self.gateway_config(netem, scenario))
         proc = self.spawn("g", [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path], **popen)
         key = keys.gateway(RUN_ID, NETWORK)
 
@@ -180,9 +187,9 @@ class Lab:
         return proc.returncode, err
 
     @contextlib.contextmanager
-    def gateway(self, netem: dict, **popen):
+    def gateway(self, netem: dict, scenario: list[dict] = (), **popen):
         """A gateway with these conditions; the nodes' redirection starts behind the first one."""
-        proc = self.start_gateway(netem, **popen)
+        proc = self.start_gateway(netem, scenario=scenario, **popen)
         try:
             if not self.nodes_started:
                 self.start_nodes()
@@ -273,13 +280,22 @@ def _until(condition, timeout: float, message: str) -> None:
 def run_plan(lab: Lab, plan: list[dict]) -> list[dict]:
     """Run each step {"netem": {...}, "measure": "rtt"|"goodput", "args": {...}} behind a fresh gateway.
 
-    Each result also has the step's gateway's last `shaping` record: its shaper's totals at its stop.
+    A step with a "scenario" (its gateway's actions) opens the run's window as it starts measuring,
+    and gets the window's start and the gateway's scenario records in its result. Each result also
+    has the step's gateway's last `shaping` record: its shaper's totals at its stop.
     """
     results = []
     for step in plan:
-        with lab.gateway(step["netem"]):
+        with lab.gateway(step["netem"], scenario=step.get("scenario", ())):
             measure = getattr(lab, step["measure"])
-            result = measure(**step.get("args", {}))
+            if "scenario" in step:
+                window_t = time.time()
+                lab.open_window(window_t, None)
+                result = {**measure(**step.get("args", {})), "window_t": window_t}
+            else:
+                result = measure(**step.get("args", {}))
+        if "scenario" in step:  # the gateway has stopped: every record is in
+            result["records"] = [r for r in lab.records("scenario") if r["planned_t"] >= result["window_t"]]
         results.append({**step, "result": result, "shaping": lab.records("shaping")[-1]})
     return results
 

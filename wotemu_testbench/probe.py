@@ -42,7 +42,9 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     sock.connect((host, port))
     padding = b"\0" * max(0, size - _PROBE.size)
     rtts: dict[int, float] = {}
+    sent_s: dict[int, float] = {}  # when each answered probe left, since started_t
     duplicates = reordered = highest = 0
+    started_t = time.time()
     start = time.monotonic()
     last_sent = start
     first_echo = last_echo = None
@@ -71,6 +73,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
             duplicates += 1
             continue
         rtts[seq] = (time.monotonic() - sent_at) * 1000
+        sent_s[seq] = sent_at - start
         if seq < highest:
             reordered += 1
         highest = max(highest, seq)
@@ -82,6 +85,8 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         "send_s": last_sent - start,
         "echo_s": last_echo - first_echo if first_echo else 0.0,
         "rtt_ms": [rtts[seq] for seq in sorted(rtts)],
+        "sent_s": [sent_s[seq] for seq in sorted(rtts)],  # when each left, in s after started_t
+        "started_t": started_t,
     }
 
 

@@ -48,6 +48,7 @@ mount -t tmpfs tmpfs {scratch}/tmp
 export TMPDIR={scratch}/tmp
 mkdir -p /run/modroot/lib/modules /run/netns /run/bin
 ln -s /usr/sbin/iptables-legacy /run/bin/iptables
+ln -s /usr/sbin/iptables-legacy-restore /run/bin/iptables-restore
 export PATH=/run/bin:$PATH
 ln -s {modules} /run/modroot/lib/modules/{version}
 for module in {module_list}; do modprobe -d /run/modroot "$module" || echo "modprobe $module failed"; done

@@ -45,6 +45,19 @@ def misses(probes: pd.DataFrame) -> list[str]:
     return out
 
 
+def left_out(bundle: Bundle) -> str | None:
+    """The probe rounds with no verdict, counted by why (run.json's `probes_left_out`)."""
+    rounds = bundle.run.get("probes_left_out") or []
+    if not rounds:
+        return None
+    counts = pd.Series([r["why"] for r in rounds]).value_counts(sort=False)
+    why = "; ".join(f"{count} {reason}" for reason, count in counts.items())
+    return (
+        f"{len(rounds)} probe round(s) left out of the verdicts, having no one set of conditions to "
+        f"be judged against: {why}."
+    )
+
+
 def _network_of(spec: dict) -> str | None:
     """The network a node's calls cross: its only one, or the one its `servient_host` alias names."""
     networks = spec.get("networks") or []
@@ -167,6 +180,9 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
     if crowded:
         section.add(warning(crowded))
     section.add(*(warning(text) for text in saturated_gateways(bundle, axis)))
+    unjudged = left_out(bundle)
+    if unjudged:
+        section.add(note(unjudged))
     if probes.empty:
         section.add(note("No fidelity probe results in this run (probes off, or no network had two tasks)."))
     else:
@@ -175,10 +191,11 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
             note(
                 f"UDP echo round trips between two tasks of each network, marked and routed like the apps' "
                 f"traffic; {sent:,} bytes of requests in all (the echoes as many). Delay: the median one-way "
-                "(half the round trip) against the median the configured conditions give this probe's packet "
-                "train under netem's rules (with a rate, a packet waits for the one before it, so jitter "
-                "raises the median above the configured delay), within max(2 %, 0.5 ms) of the measured "
-                "median's 95 % interval; loss: inside its 95 % interval. A blank verdict is no verdict."
+                "(half the round trip) against the median the conditions in force during the round (the "
+                "network's own, or its scenario's) give this probe's packet train under netem's rules "
+                "(with a rate, a packet waits for the one before it, so jitter raises the median above "
+                "the configured delay), within max(2 %, 0.5 ms) of the measured median's 95 % interval; "
+                "loss: inside its 95 % interval. A blank verdict is no verdict."
             ),
             table(
                 probes,

@@ -184,6 +184,7 @@ def test_a_gateway_announces_its_network_and_nothing_more(store_server):
         announcer.start(timeout=5)
         assert read_gateway(client, config, "cell")["address"] == "10.0.1.2"
         announcer.stop()  # withdraws the key
+        client.get(keys.window(RUN))  # its scenario's clock: read, never written
         assert refused(lambda: client.set(keys.gateway(RUN, "lan"), json.dumps({"address": "10.0.1.66"})))
         assert refused(lambda: client.delete(keys.gateway(RUN, "lan")))
         assert refused(lambda: client.set(keys.ready(RUN, "reader", "acl_reader.1.abc"), "{}"))

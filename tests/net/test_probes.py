@@ -10,14 +10,19 @@ import pytest
 
 from wotemu_runtime.contract.conditions import DEFAULTS, one_way_loss
 from wotemu_runtime.control.probes import (
+    ACROSS_A_CHANGE,
+    AFTER_THE_END,
+    IN_A_PARTITION,
     background,
     expected_one_way,
     judge,
     median_interval,
+    probe_results,
     wilson,
 )
 from wotemu_runtime.control.runinfo import probes
 from wotemu_runtime.net.probe import PACKET_BYTES, Responder, interval_s, measure
+from wotemu_runtime.net.timeline import Timeline
 
 
 def _round(rtts: list[float], sent: int | None = None) -> dict:
@@ -106,16 +111,70 @@ def test_the_apps_traffic_raises_the_target_as_netem_would():
 
 def test_a_round_the_stop_cut_short_is_left_out(tmp_path):
     """After the run's end the stop takes the peers away: echoes lost then are no network's loss."""
+    started = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     end = datetime(2026, 1, 1, 12, 0, 30)  # naive UTC, as run.json gives it
     rounds = [
         {**_round([20.0] * 50), "t": end.replace(tzinfo=UTC).timestamp() + offset} for offset in (-10, -0.2)
     ]
     with gzip.open(tmp_path / "probes.jsonl.gz", "wt") as out:
         out.writelines(json.dumps(r) + "\n" for r in rounds)
-    model = {
-        "services": [
-            {"role": "gateway", "config": {"network": "lan", "netem": {**DEFAULTS, "delay_ms": 10.0}}}
-        ]
-    }
-    rows = probes(tmp_path, model, end.isoformat())
+    netem = {**DEFAULTS, "delay_ms": 10.0}
+    model = {"services": [{"role": "gateway", "config": {"network": "lan", "netem": netem, "scenario": []}}]}
+    rows, left_out = probes(tmp_path, model, started.isoformat(), end.isoformat())
     assert {row["t"] for row in rows} == {rounds[0]["t"]}  # the second ends 0.3 s after the run
+    assert left_out == [{"network": "lan", "round": 1, "t": rounds[1]["t"], "why": AFTER_THE_END}]
+
+
+# A delay step from 10 to 60 ms at 20 s, then b cut off from 40 s to 50 s (seconds since the run's start).
+STARTED, ENDED = 1_000.0, 1_100.0
+STEP = {key: None for key in DEFAULTS if key != "seed"} | {"delay_ms": 60.0}
+SCENARIO = [
+    {"index": 0, "at_s": 20.0, "for_s": None, "every_s": None, "netem": STEP, "partition": []},
+    {"index": 1, "at_s": 40.0, "for_s": 10.0, "every_s": None, "netem": None, "partition": ["b.lan"]},
+]
+BASE = {**DEFAULTS, "delay_ms": 10.0}
+
+
+def _at(since_start: float, rtt_ms: float | None) -> dict:
+    """A round of 50 probes (0.5 s) begun `since_start` s into the run; None: every probe lost."""
+    return {**_round([] if rtt_ms is None else [rtt_ms] * 50, sent=50), "t": STARTED + since_start}
+
+
+def test_each_round_is_judged_against_the_conditions_its_scenario_had_in_force():
+    before, after, healed = _at(5, 20.0), _at(30, 120.0), _at(52, 120.0)
+    rows, left_out = probe_results([after, healed, before], {"lan": Timeline(BASE, SCENARIO)}, STARTED, ENDED)
+    delays = [(r["t"] - STARTED, r["target"], r["pass"]) for r in rows if r["parameter"] == "delay_ms"]
+    assert [(t, round(target), ok) for t, target, ok in delays] == [
+        (5, 10, True),
+        (30, 60, True),
+        (52, 60, True),
+    ]
+    assert all(r["pass"] for r in rows) and left_out == []
+    # Judged against the network's initial conditions, as before the fix, the step was a false miss.
+    assert _verdicts(judge(after, BASE))["delay_ms"] is False
+
+
+def test_a_round_across_a_change_or_a_partition_is_left_out_and_says_why():
+    rounds = {
+        "across the step": _at(19.7, 20.0),  # crossed until 20.22 s
+        "just after the step": _at(20.3, 120.0),  # within the margin of a late change
+        "cut off": _at(45, None),  # every probe lost: the partition's, not the network's loss
+        "just healed": _at(50.2, 120.0),
+        "before the cut, up to its margin": _at(39.2, 120.0),
+        "judged": _at(60, 120.0),
+    }
+    rows, left_out = probe_results(list(rounds.values()), {"lan": Timeline(BASE, SCENARIO)}, STARTED, ENDED)
+    why = {round(r["t"] - STARTED, 1): r["why"] for r in left_out}
+    assert why == {
+        19.7: ACROSS_A_CHANGE,
+        20.3: ACROSS_A_CHANGE,
+        39.2: IN_A_PARTITION,
+        45: IN_A_PARTITION,
+        50.2: IN_A_PARTITION,
+    }
+    assert {r["t"] - STARTED for r in rows} == {60} and all(r["pass"] for r in rows)
+
+
+def test_a_run_whose_window_never_opened_is_judged_against_its_networks_own_conditions():
+    rows, left_out = probe_results([_at(30, 20.0)], {"lan": Timeline(BASE, SCENARIO)}, None, ENDED)
+    assert left_out == [] and all(r["pass"] for r in rows)  # no action ran: the step never came

@@ -10,7 +10,6 @@ swarm and manager afterwards.
 import gzip
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import docker
 import pytest
 import yaml
 
-from tests.conftest import ROOT, refused_deploy, require_command
+from tests.conftest import ROOT, refused_deploy, require_command, wotemu_run
 
 TOPOLOGY = Path(__file__).parent / "e2e.yml"
 STACK = "wtest-e2e"
@@ -85,15 +84,7 @@ def finished_run(tmp_path_factory):
     client = docker.from_env()
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wotemu_runtime",
-                "run",
-                str(TOPOLOGY),
-                "-e",
-                f"experiment_results_dir={results}",
-            ],
+            wotemu_run(TOPOLOGY, results),
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -3,12 +3,11 @@ seed, one bundle each, and the trial set's report with an interval for every key
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, require_command
+from tests.conftest import ROOT, require_command, wotemu_run
 from tests.report.htmltables import records, tables
 from wotemu_runtime.control.trials import trial_seed
 
@@ -21,15 +20,7 @@ def trial_set(tmp_path_factory):
     require_command("docker", "ansible-playbook")
     results = tmp_path_factory.mktemp("results")
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wotemu_runtime",
-            "run",
-            str(TOPOLOGY),
-            "-e",
-            f"experiment_results_dir={results}",
-        ],
+        wotemu_run(TOPOLOGY, results),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -8,7 +8,8 @@ delete another service's records, nor speak for another service's tasks or anoth
 
 * store: the control machine's commands run in the store's container (status, window, export):
   every ordinary command on the run's keys.
-* gateway: announces its own network (`gw:<network>`) and writes its records.
+* gateway: announces its own network (`gw:<network>`), reads the window (its scenario's
+  clock) and writes its records.
 * node: reads the announcements and the window, marks its own tasks ready (`ready:<service>:*`),
   runs the fidelity probes of its networks (`probe:<network>:*`), writes its records; it can
   write no announcement and not the window, so an app cannot reroute the run's traffic.
@@ -49,7 +50,8 @@ def rules(user: str, role: str, run_id: str, networks: list[str] = ()) -> list[s
         return [*common, f"~{keys.key(run_id, '*')}", "+@all", "-@dangerous"]
     if role == "gateway":
         announcements = [f"~{keys.gateway(run_id, network)}" for network in networks]
-        return [*common, *announcements, "+get", "+set", "+del", *_records(run_id, user)]
+        window = f"%R~{keys.window(run_id)}"  # its scenario's clock
+        return [*common, *announcements, window, "+get", "+set", "+del", *_records(run_id, user)]
     reads = [f"%R~{keys.gateway(run_id, '*')}", f"%R~{keys.window(run_id)}", "+get"]
     if role == "node":
         # The fidelity probes (net/probe.py) of a network's nodes agree on peers and rounds there.

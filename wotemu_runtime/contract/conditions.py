@@ -6,7 +6,7 @@ gateway's config carries them; both shaping backends and the report read them.
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 DISTRIBUTIONS = ("normal", "pareto", "paretonormal", "uniform")
 
@@ -64,3 +64,24 @@ def one_way_loss(conditions: dict) -> float:
     p, r = loss["p_pct"] / 100, loss["r_pct"] / 100
     bad = p / (p + r) if p + r else 0.0
     return (1 - bad) * (1 - loss["k_pct"] / 100) + bad * (1 - loss["h_pct"] / 100)
+
+
+def nullable(field):
+    """The type of a pydantic field, with its checks, or None (a key a change may leave out)."""
+    typed = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    return typed | None
+
+
+# What a scenario action changes (design §8.2): the keys it sets, the others null. A change cannot
+# take a key back to null (no loss, no rate limit): it sets `loss` 0 % or a rate instead.
+ConditionsChange = create_model(
+    "ConditionsChange",
+    __base__=_Strict,
+    __doc__="Keys of Conditions that a scenario action sets; null: unchanged.",
+    **{name: (nullable(field), None) for name, field in Conditions.model_fields.items() if name != "seed"},
+)
+
+
+def changed(conditions: dict, change: dict) -> dict:
+    """`conditions` with the keys that `change` sets (its nulls change nothing)."""
+    return {**conditions, **{key: value for key, value in change.items() if value is not None}}

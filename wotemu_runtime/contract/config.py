@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wotemu_runtime.contract.conditions import Conditions
+from wotemu_runtime.contract.conditions import Conditions, ConditionsChange
 from wotemu_runtime.contract.ports import PORTS, PROTOCOLS, REDIS_PORT
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -114,11 +114,31 @@ class StoreConfig(ServiceConfig):
     users: dict[str, RedisUser] = {}
 
 
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class ScenarioAction(_Strict):
+    """One action of the topology's `scenario` on this gateway's network (net/timeline.py runs them).
+
+    Times are seconds since the run's window opened. Active from each start (`at_s`, then every
+    `every_s`) for `for_s` (None: to the end of the run). It changes the conditions (`netem`), or
+    cuts the nodes `partition` names (their `<node>.<network>` aliases) off from the others.
+    """
+
+    index: int  # its place in the topology's `scenario` list: records and the report name it by it
+    at_s: Seconds
+    for_s: Annotated[float, Field(gt=0)] | None = None
+    every_s: Annotated[float, Field(gt=0)] | None = None
+    netem: ConditionsChange | None = None
+    partition: list[str] = []
+
+
 class GatewayConfig(ServiceConfig):
     network: str
     subnet: str
     netem: Conditions = Conditions()
     extra_ports: ExtraPorts = ExtraPorts()
+    scenario: list[ScenarioAction] = []
 
 
 class BrokerConfig(ServiceConfig):

@@ -84,6 +84,20 @@ FIELDS: dict[str, dict[str, type | None]] = {
         "interval_s": float,  # between two requests
         "rtt_ms": None,  # the answered round trips, in ms, in send order
     },
+    # A start or end of a scenario action, as a gateway applied it (net/scenario.py).
+    "scenario": {
+        "network": str,
+        "action": int,  # its index in the topology's `scenario`
+        "action_type": str,  # netem | partition
+        "change": str,  # start | end | resume (a gateway restarted while the action was active)
+        "planned_t": float,  # Unix seconds: the run's start + the action's time
+        "applied_t": float,  # when the shaper and the partition rules had the new state
+        "lateness_s": float,
+        "from_t": float,  # the start of this occurrence of the action
+        "until_t": float,  # its planned end; null: none (in force to the end of the run)
+        "changed": None,  # {condition: [before, after]} for the conditions that changed
+        "cut_off": None,  # the `<node>.<network>` aliases cut off after the change
+    },
 }
 
 KINDS = tuple(FIELDS)
@@ -115,6 +129,16 @@ REQUIRED: dict[str, set[str]] = {
     "info": set(),
     "drops": {"kind", "count"},
     "probes": {"network", "round", "peer", "sent", "received"},
+    "scenario": {
+        "network",
+        "action",
+        "action_type",
+        "change",
+        "planned_t",
+        "applied_t",
+        "lateness_s",
+        "from_t",
+    },
 }
 
 

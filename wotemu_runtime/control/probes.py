@@ -14,6 +14,11 @@ measured value, the tolerance and whether it passed:
 * loss: the configured loss (Gilbert-Elliott: its stationary loss) over two crossings, against the
   95 % Wilson interval of the share of requests with no echo.
 * rate: not measured by the probe (it sends 2 % of the rate at most): a row without a verdict.
+
+A network with a scenario changes conditions during the run: each round is judged against what
+its timeline (net/timeline.py, the function its gateway runs) had in force while the round's
+packets crossed. A round across a change, or while a partition of its network was in force, had
+no one state to be judged against: it is left out of the verdicts, and said so (`left_out`).
 """
 
 import heapq
@@ -25,10 +30,19 @@ import statistics
 from wotemu_runtime.contract.conditions import one_way_loss
 from wotemu_runtime.net.distributions import load_table
 from wotemu_runtime.net.packet_model import PacketModel
+from wotemu_runtime.net.timeline import Timeline, ms
 
 Z95 = 1.96
 DELAY_SHARE, DELAY_FLOOR_MS = 0.02, 0.5
 SIMULATED = 2000  # requests of the simulated train: its median is steady to a few µs
+# A change's instant, give or take: the timeline counts from the window's start, which the deploy
+# phase reads from the clock a moment apart from run.json's `started_at`, and a gateway applies a
+# change late (100 ms at most on time; a partition under UML up to 300 ms).
+CHANGE_MARGIN_S = 0.5
+# Why a round has no verdict (run.json's `probes_left_out`).
+AFTER_THE_END = "not over by the run's end: the stop takes its peers away mid-round"
+ACROSS_A_CHANGE = "across a scenario change of its network's conditions"
+IN_A_PARTITION = "while a partition of its network was in force"
 
 
 def wilson(failures: int, n: int) -> tuple[float, float]:
@@ -171,13 +185,52 @@ def judge(record: dict, conditions: dict, apps: tuple[float, int] = (0.0, 0)) ->
     return [{**base, **row} for row in rows]
 
 
-def probe_results(records: list[dict], configured: dict[str, dict], traffic: list[dict] = ()) -> list[dict]:
-    """run.json's `probes`: every round of every network, in time order, judged against `configured`
-    ({network: canonical conditions}, as the stack gave them to the gateways) beside the apps'
-    traffic the gateways counted (`traffic` records)."""
-    rows = []
+def span(record: dict) -> tuple[float, float]:
+    """When a round's packets crossed its network (Unix seconds): from its start until the echo of its
+    last request, sent `sent` intervals in, could come back (its longest round trip)."""
+    last_sent = record["t"] + record["sent"] * record["interval_s"]
+    return record["t"], last_sent + max(record["rtt_ms"], default=0.0) / 1000
+
+
+def left_out_because(timeline: Timeline, started: float, crossed: tuple[float, float]) -> str | None:
+    """Why a round that crossed between these instants has no one state to be judged against, or None.
+    `started`: when the run's window opened, the timeline's zero."""
+    first, last = (ms(t - started) for t in (crossed[0] - CHANGE_MARGIN_S, crossed[1] + CHANGE_MARGIN_S))
+    boundaries = []
+    t = first
+    while found := timeline.boundaries_after(t, last + 1):
+        boundaries += found
+        t = found[0].t_ms
+    if timeline.state(first).cut_off or any(b.action["partition"] for b in boundaries):
+        return IN_A_PARTITION
+    return ACROSS_A_CHANGE if boundaries else None
+
+
+def probe_results(
+    records: list[dict],
+    timelines: dict[str, Timeline],
+    started: float | None,
+    ended: float,
+    traffic: list[dict] = (),
+) -> tuple[list[dict], list[dict]]:
+    """run.json's `probes` and `probes_left_out`: every round of every network, in time order, judged
+    against the conditions its network's timeline had in force then (`timelines`: {network:
+    Timeline of the conditions and scenario the stack gave its gateway}; `started`: when the run's
+    window opened, None if it never did: then no action ran), beside the apps' traffic the gateways
+    counted (`traffic` records); and the rounds left out, each with why. A round not over by the
+    run's end (`ended`, Unix seconds) is left out like every record after it."""
+    if started is None:
+        timelines, started = {net: Timeline(tl.conditions, []) for net, tl in timelines.items()}, 0.0
+    rows, left_out = [], []
     for record in sorted(records, key=lambda r: r["t"]):
-        if record["network"] in configured and record["sent"]:
-            apps = background(traffic, record["network"], record["t"])
-            rows += judge(record, configured[record["network"]], apps)
-    return rows
+        network = record["network"]
+        if network not in timelines or not record["sent"]:
+            continue
+        timeline, crossed = timelines[network], span(record)
+        why = AFTER_THE_END if crossed[1] > ended else left_out_because(timeline, started, crossed)
+        if why:
+            left_out.append({"network": network, "round": record["round"], "t": record["t"], "why": why})
+            continue
+        apps = background(traffic, network, record["t"])
+        rows += judge(record, timeline.state(ms(record["t"] - started)).conditions, apps)
+    return rows, left_out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from wotemu_runtime.contract.records import UNSTORED_MARK, total_drops
 from wotemu_runtime.control.probes import probe_results
+from wotemu_runtime.net.timeline import Timeline
 
 SCHEMA_VERSION = 1
 
@@ -35,19 +36,29 @@ def gateways(bundle: Path) -> dict:
     return found
 
 
-def probes(bundle: Path, stack_model: dict, ended: str) -> list[dict]:
-    """The probe rounds judged against the conditions the stack gave each network's gateway. A round
-    not over by the run's end (naive UTC, as run.json says it) is left out like every record after
-    it: the stop takes its peers away mid-round, and their lost echoes are no network's loss."""
-    configured = {
-        service["config"]["network"]: service["config"]["netem"]
+def _unix(iso: str) -> float:
+    """Unix seconds of a run.json time (naive: UTC)."""
+    when = datetime.fromisoformat(iso)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def probes(bundle: Path, stack_model: dict, started: str | None, ended: str) -> tuple[list[dict], list[dict]]:
+    """The probe rounds judged against the conditions each network's gateway had in force during
+    them, by the timeline of the conditions and scenario the stack gave it; and the rounds left out
+    (across a scenario change or partition, or not over by the run's end, when the stop takes the
+    peers away mid-round and their lost echoes are no network's loss)."""
+    timelines = {
+        service["config"]["network"]: Timeline(service["config"]["netem"], service["config"]["scenario"])
         for service in stack_model["services"]
         if service["role"] == "gateway"
     }
-    end = datetime.fromisoformat(ended)
-    end = (end if end.tzinfo else end.replace(tzinfo=UTC)).timestamp()
-    rounds = [r for r in _records(bundle, "probes") if r["t"] + r["sent"] * r["interval_s"] <= end]
-    return probe_results(rounds, configured, _records(bundle, "traffic"))
+    return probe_results(
+        _records(bundle, "probes"),
+        timelines,
+        None if started is None else _unix(started),
+        _unix(ended),
+        _records(bundle, "traffic"),
+    )
 
 
 def drops(bundle: Path) -> dict[str, int]:
@@ -114,6 +125,7 @@ def run_info(
     overrides = run_state.get("overrides") or {}
     started_at = run_state.get("started_at")
     ended = ended_at(started_at, run_state.get("duration_s"), stop_began)
+    judged, left_out = probes(path, stack_model, started_at, ended)
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": stack_model["run_id"],
@@ -126,7 +138,9 @@ def run_info(
         "ended_at": ended,
         "stopped_at": stopped_at,
         "gateways": gateways(path),
-        "probes": probes(path, stack_model, ended),
+        "probes": judged,
+        # Probe rounds with no verdict ({"network", "round", "t", "why"}).
+        "probes_left_out": left_out,
         "drops": drops(path),
         # Records that never reached the store, as their writers counted them at exit.
         "unstored": unstored({**exited_before_the_stop(path), **(last_words or {})}),

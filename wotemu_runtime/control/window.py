@@ -20,9 +20,12 @@ def write_window(config: dict, started: float | None, ends: float | None) -> Non
         client.set(keys.window(config["run_id"]), json.dumps({"started": started, "ends": ends}))
 
 
-def read_window(config: dict) -> dict | None:
+def read_window(config: dict, client=None) -> dict | None:
     """{"started", "ends"} in Unix seconds (`ends` None until a manual run is stopped), or None before
-    the deploy phase has written it."""
-    with store.connect(config) as client:
+    the deploy phase has written it. `client`: a Redis client to reuse (one who polls often)."""
+    if client is not None:
         value = client.get(keys.window(config["run_id"]))
+    else:
+        with store.connect(config) as client:
+            value = client.get(keys.window(config["run_id"]))
     return None if value is None else json.loads(value)

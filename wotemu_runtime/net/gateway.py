@@ -23,7 +23,9 @@ from wotemu_runtime.net.links import (
     restore_forwarding,
 )
 from wotemu_runtime.net.netem import NetemShaper
+from wotemu_runtime.net.partition import Partition
 from wotemu_runtime.net.readiness import Announcer, ReadinessTimeout
+from wotemu_runtime.net.scenario import ScenarioRunner
 from wotemu_runtime.net.shaping import Shaper, ShaperError
 from wotemu_runtime.net.userspace import UserspaceShaper
 
@@ -62,10 +64,13 @@ def run_gateway(config: dict, writer, stop: threading.Event) -> None:
     seed = seed_for(conditions, config["seed"], salt=config["service"])
     shaper, probe = choose_shaper(interface, seed)
     counters = TrafficCounters(interface.name, config)
+    partition = Partition(interface.name)
+    scenario = ScenarioRunner(config, shaper, partition, writer)
     announcer = sampler = None
     try:
+        partition.install()
         counters.install()
-        shaper.apply(conditions)
+        shaper.apply(scenario.due_now())
         log.info("shaping %s on %s (%s) with %s", network, interface.name, interface.address, shaper.backend)
         sampler = start_system_metrics(
             writer,
@@ -82,9 +87,12 @@ def run_gateway(config: dict, writer, stop: threading.Event) -> None:
         announcer = Announcer(connect(config), config, network, interface.address, shaper.backend)
         announcer.start(REDIS_TIMEOUT_S)
         writer.write("lifecycle", event="ready", detail=f"{shaper.backend} on {interface.name}")
+        scenario.start(stop)
         while not stop.wait(TRAFFIC_PERIOD_S):
             _sample(counters, shaper, writer, network)
     finally:
+        stop.set()  # also after an error: the scenario applies nothing more
+        scenario.join()
         if announcer:  # it ran: withdraw, then record the last counts so the end of the run is covered
             announcer.stop()
             _sample(counters, shaper, writer, network)
@@ -92,6 +100,7 @@ def run_gateway(config: dict, writer, stop: threading.Event) -> None:
             sampler.stop()
         shaper.close()
         counters.remove()
+        partition.remove()
         restore_forwarding()
 
 

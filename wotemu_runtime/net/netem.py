@@ -129,12 +129,15 @@ def netem_options_for(c: dict, seed: int | None) -> dict:
     }
 
 
-def _add_netem(ipr: IPRoute, index: int, handle: int, parent: int, options: dict) -> None:
+def _add_netem(
+    ipr: IPRoute, index: int, handle: int, parent: int, options: dict, change: bool = False
+) -> None:
+    """Add a netem qdisc; `change`: give the one there new options (`tc qdisc change`), its queue kept."""
     msg = _netem_msg()
     msg["index"], msg["handle"], msg["parent"] = index, handle, parent
     msg["attrs"] = [["TCA_KIND", "netem"], ["TCA_OPTIONS", options]]
     msg["header"]["type"] = RTM_NEWQDISC
-    msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
+    msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | (0 if change else NLM_F_CREATE | NLM_F_EXCL)
     # A batch of one: pyroute2 0.9.4's synchronous nlm_request() fails on a missing status key.
     ipr.nlm_request_batch([msg])
 
@@ -148,6 +151,13 @@ def _delete_root(ipr: IPRoute, index: int) -> None:
 
 
 _ZERO = {**DEFAULTS, "distribution": "uniform"}
+
+
+def _tbf(rate_bps: int) -> dict:
+    rate_bytes = rate_bps / 8
+    burst = max(2 * MAX_FRAME, int(rate_bytes / 1000))  # two frames or 1 ms of traffic
+    # TBF's limit sizes its default child queue, which netem replaces: any valid value.
+    return {"rate": int(rate_bytes), "burst": burst, "limit": 10 * MAX_FRAME}
 
 
 class NetemShaper(Shaper):
@@ -167,6 +177,10 @@ class NetemShaper(Shaper):
             _delete_root(ipr, interface.index)
         return None
 
+    def __init__(self, interface: Interface, seed: int | None):
+        super().__init__(interface, seed)
+        self._rated = False  # whether the qdiscs in place have the TBF
+
     def apply(self, conditions: dict) -> None:
         c, index = conditions, self.interface.index
         self.unhonoured = []
@@ -178,24 +192,31 @@ class NetemShaper(Shaper):
                 # delayed by netem, then paced by TBF, and netem's limit stays the one queue limit.
                 # Not HTB: TBF cuts GSO super-packets (up to 64 KB from a veth) into segments, where
                 # HTB would let one go at once and pace the link in 64 KB steps.
-                rate_bytes = c["rate_bps"] / 8
-                burst = max(2 * MAX_FRAME, int(rate_bytes / 1000))  # two frames or 1 ms of traffic
-                # TBF's limit sizes its default child queue, which netem replaces: any valid value.
-                tbf = {"rate": int(rate_bytes), "burst": burst, "limit": 10 * MAX_FRAME}
                 try:
-                    ipr.tc("add", "tbf", index=index, handle=TBF_ROOT, **tbf)
+                    ipr.tc("add", "tbf", index=index, handle=TBF_ROOT, **_tbf(c["rate_bps"]))
                 except NetlinkError as ex:
                     raise ShaperError(f"cannot add the TBF that shapes the rate: {ex}") from ex
                 parent, handle = TBF_CLASS, NETEM_CHILD
             _add_netem(ipr, index, handle, parent, netem_options_for(c, self.seed))
             if self.seed is not None and not self._seed_applied(ipr):
                 self.unhonoured.append("seed")
+        self._rated = bool(c["rate_bps"])
         if self.unhonoured:
             log.warning("netem on this kernel cannot honour: %s", ", ".join(self.unhonoured))
 
     def update(self, conditions: dict) -> None:
-        """The qdiscs are rebuilt: the packets they held go, as with `tc qdisc replace`."""
-        self.apply(conditions)
+        """Change the qdiscs in place (`tc qdisc change`): the packets they hold stay, and no packet
+        passes unshaped. Only a rate appearing or going away rebuilds them (a TBF added or removed)."""
+        c, index = conditions, self.interface.index
+        if bool(c["rate_bps"]) != self._rated:
+            self.apply(conditions)
+            return
+        with IPRoute() as ipr:
+            if c["rate_bps"]:
+                ipr.tc("change", "tbf", index=index, handle=TBF_ROOT, **_tbf(c["rate_bps"]))
+                _add_netem(ipr, index, NETEM_CHILD, TBF_CLASS, netem_options_for(c, self.seed), change=True)
+            else:
+                _add_netem(ipr, index, 0, ROOT, netem_options_for(c, self.seed), change=True)
 
     def counters(self) -> dict[str, int]:
         """What left is the root qdisc's count (TBF's, or netem's when there is no rate); what was

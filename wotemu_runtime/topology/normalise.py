@@ -11,10 +11,10 @@ from ipaddress import IPv4Network
 from pathlib import Path
 
 from wotemu_runtime.contract import config as service
-from wotemu_runtime.contract.conditions import Conditions, GilbertElliottLoss, RandomLoss
+from wotemu_runtime.contract.conditions import Conditions, ConditionsChange, GilbertElliottLoss, RandomLoss
 from wotemu_runtime.contract.ports import PORTS
 from wotemu_runtime.contract.versions import image_tag
-from wotemu_runtime.topology.schema import MANUAL, Netem, Topology
+from wotemu_runtime.topology.schema import MANUAL, Netem, Network, Topology
 
 APP_DIR = "/opt/wotemu/apps"
 CONTROL_NETWORK = "control"  # unshaped: Redis and the readiness handshake never cross a gateway
@@ -27,6 +27,11 @@ GATEWAY_SYSCTLS = {
     "net.ipv4.conf.all.rp_filter": "0",
 }
 NODE_SYSCTLS = {"net.ipv4.conf.all.rp_filter": "0"}  # replies arrive through the gateway
+
+
+def alias(service_name: str, network: str) -> str:
+    """A service's name on one of its networks (all its replicas answer to it)."""
+    return f"{service_name}.{network}"
 
 
 def gateway_name(network: str) -> str:
@@ -95,6 +100,52 @@ def canonical_netem(netem: Netem, seed: int) -> Conditions:
         limit_packets=netem.limit,
         seed=seed,
     )
+
+
+# The canonical key each user key of `netem` becomes (canonical_netem's arithmetic).
+CANONICAL_KEYS = {
+    "delay": "delay_ms",
+    "jitter": "jitter_ms",
+    "distribution": "distribution",
+    "correlation": "delay_correlation_pct",
+    "loss": "loss",
+    "duplicate": "duplicate_pct",
+    "corrupt": "corrupt_pct",
+    "reorder": "reorder_pct",
+    "reorder_correlation": "reorder_correlation_pct",
+    "rate": "rate_bps",
+    "limit": "limit_packets",
+}
+
+
+def scenario_of(topology: Topology, network: Network) -> list[service.ScenarioAction]:
+    """The actions of the scenario on `network`, in canonical units, for its gateway."""
+    actions = []
+    for index, action in enumerate(topology.scenario):
+        change, cut_off = None, []
+        if action.network == network.name:
+            given = action.netem.model_dump(exclude_unset=True)
+            # Converted together with the network's own conditions, as a Gilbert-Elliott loss
+            # needs them; only the keys the action gives are kept.
+            merged = canonical_netem(Netem.model_validate({**network.netem.model_dump(), **given}), 0)
+            change = ConditionsChange(
+                **{CANONICAL_KEYS[key]: getattr(merged, CANONICAL_KEYS[key]) for key in given}
+            )
+        elif action.partition is not None and action.partition.network == network.name:
+            cut_off = [alias(node, network.name) for node in action.partition.nodes]
+        else:
+            continue
+        actions.append(
+            service.ScenarioAction(
+                index=index,
+                at_s=action.at,
+                for_s=action.for_,
+                every_s=action.every,
+                netem=change,
+                partition=cut_off,
+            )
+        )
+    return actions
 
 
 def assigned_subnets(topology: Topology) -> dict[str, str]:
@@ -185,7 +236,7 @@ def build_stack_model(
                 name=net,
                 subnet=subnets[net],
                 gateway=gateway_name(net),
-                alias=f"{name}.{net}",
+                alias=alias(name, net),
                 rate_bps=rates[net],
             )
             for net in networks
@@ -246,6 +297,7 @@ def build_stack_model(
             subnet=subnets[network.name],
             netem=canonical_netem(network.netem, experiment.seed + index),
             extra_ports=extra_ports,
+            scenario=scenario_of(topology, network),
         )
         add_service(
             config,

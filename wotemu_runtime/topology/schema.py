@@ -13,11 +13,12 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from wotemu_runtime.contract.conditions import DISTRIBUTIONS
+from wotemu_runtime.contract.conditions import DISTRIBUTIONS, nullable
 from wotemu_runtime.contract.ports import PROTOCOLS
 from wotemu_runtime.node.loader import builtin_names
 from wotemu_runtime.topology import units
@@ -54,6 +55,7 @@ MINUTE_MS = 60_000.0
 WEEK_S = 7 * 24 * 3600.0
 DurationMs = _unit(units.duration_ms, "40ms", maximum=MINUTE_MS)  # a network delay: a minute at most
 DurationS = _unit(units.duration_s, "120s", maximum=WEEK_S, minimum=0)  # a run: a week at most
+Instant = _unit(units.duration_s, "30s", maximum=WEEK_S)  # a time since the run started, 0 included
 Percent = _unit(units.percent, "1%", maximum=100.0)
 Rate = _unit(units.rate_bps, "15mbit", maximum=100e9, minimum=0)  # up to 100 gbit/s
 Size = _unit(units.size_bytes, "150M", maximum=float(2**40), minimum=0)  # up to 1 TiB
@@ -233,11 +235,68 @@ class Experiment(Strict):
     probes: Probes | Literal[False] = Field(Probes(), description="fidelity probes; false: none")
 
 
+# A change of conditions: any key of `Netem` with its units and bounds, and only the keys given change.
+NetemChange = create_model(
+    "NetemChange",
+    __base__=Strict,
+    __doc__="Network conditions to change; the keys not given keep their current values.",
+    **{
+        name: (nullable(field), Field(None, description=field.description))
+        for name, field in Netem.model_fields.items()
+    },
+)
+
+
+class Partition(Strict):
+    network: Name
+    nodes: list[Name] = Field(min_length=1, description="nodes whose replicas are cut off from the rest")
+
+
+# Action kinds of the issue that this version does not run yet: refused by name, never ignored.
+NOT_YET_ACTIONS = ("link", "kill", "scale", "trace", "traces")
+
+
+class Action(Strict):
+    """One entry of the scenario: a change at a time since the run started, optionally undone."""
+
+    at: Instant = Field(0.0, description="time since the run started (every node ready)")
+    for_: DurationS | None = Field(None, alias="for", description="undo the action after this long")
+    every: DurationS | None = Field(None, ge=1, description="repeat from `at` this often (needs `for`)")
+    network: Name | None = Field(None, description="the network whose conditions `netem` changes")
+    netem: NetemChange | None = None
+    partition: Partition | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for kind in NOT_YET_ACTIONS:
+                if kind in data:
+                    raise ValueError(
+                        f"`{kind}` actions are not supported yet; an action is `network` with `netem`, "
+                        "or `partition`"
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self):
+        if (self.netem is None) == (self.partition is None):
+            raise ValueError("give exactly one of `netem` (with `network`) or `partition`")
+        if (self.netem is None) != (self.network is None):
+            raise ValueError("`netem` and `network` go together: the network whose conditions change")
+        if self.every is not None and (self.for_ is None or self.for_ >= self.every):
+            raise ValueError(
+                "`every` needs a `for` shorter than it: each repetition is undone before the next"
+            )
+        return self
+
+
 class Topology(Strict):
     experiment: Experiment = Experiment()
     networks: list[Network] = Field(min_length=1)
     nodes: list[Node] = Field(min_length=1)
     brokers: list[Broker] = []
+    scenario: list[Action] = Field([], description="changes over the run, applied by the networks' gateways")
 
 
 def json_schema() -> dict:

@@ -72,7 +72,11 @@ def _message(error: dict, path: tuple, data) -> str:
     kind, text = error["type"], error["msg"].removeprefix("Value error, ")
     if kind == "extra_forbidden":
         model = _model_at(path[:-1], data)
-        valid = ", ".join(model.model_fields) if model else "see `wotemu schema`"
+        valid = (
+            ", ".join(field.alias or name for name, field in model.model_fields.items())
+            if model
+            else "see `wotemu schema`"
+        )
         return f"unknown key {path[-1]!r}; valid keys here: {valid}"
     if kind == "missing":
         return "required key is missing"
