@@ -1,5 +1,6 @@
 """The run's directory on the manager (under the shared /var/tmp by default) is made safely: the
-experiment role refuses a symlink or someone else's directory before touching it."""
+private_dirs role (which the experiment and results roles use) refuses a symlink or someone else's
+directory before touching it."""
 
 import os
 import subprocess
@@ -11,17 +12,18 @@ PLAYBOOK = """\
   hosts: localhost
   gather_facts: false
   tasks:
-    - name: The experiment role's directory checks
+    - name: The directory checks
       ansible.builtin.include_role:
-        name: experiment
-        tasks_from: workdir.yml
+        name: private_dirs
+      vars:
+        private_dirs_paths: ["{{ workdir }}", "{{ workdir }}/s", "{{ workdir }}/s/configs"]
 """
 
 
 def make_dirs(tmp_path, workdir) -> subprocess.CompletedProcess:
     require_command("ansible-playbook")
     (tmp_path / "workdir.yml").write_text(PLAYBOOK)
-    extravars = ["-e", f"experiment_workdir={workdir}", "-e", '{"experiment_model": {"stack": "s"}}']
+    extravars = ["-e", f"workdir={workdir}"]
     return subprocess.run(
         ["ansible-playbook", str(tmp_path / "workdir.yml"), *extravars],
         cwd=ROOT,
