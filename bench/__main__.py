@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 # Module names under bench/, each with main(out_dir: Path) -> None.
-BENCHMARKS = ["report", "compare", "node", "fidelity", "deploy", "scale"]
+BENCHMARKS = ["report", "node", "fidelity", "deploy", "scale"]
 
 OUT = Path(__file__).resolve().parent / "out"
 
