@@ -24,8 +24,8 @@ What it contains, so that every section of the report has something to show:
   missing): the bundle reader must set them aside (none in bundles of under 100 000).
 * Each gateway task's shaper totals (`shaping`), each packet dropped with its network's loss.
 * Three probe rounds per network, simulated from that network's conditions (see `probes`), and
-  judged into run.json's `probes` by the product's own judge: no made-up verdicts (a round that a
-  run shorter than 3 minutes ends in goes to `probes_left_out`, as a real run's does).
+  judged into run.json's `probes` by the product's own judge: no made-up verdicts (rounds at 60, 120
+  and 180 s; one not over by a short run's end goes to `probes_left_out`, as a real run's does).
 * One network shaped by NetEm, two by the userspace shaper, one of those with unhonoured
   parameters (the summary must warn about both).
 
