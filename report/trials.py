@@ -3,7 +3,12 @@
 A *design* is one results bundle (a directory with run.json) or a directory of trial bundles, one
 per subdirectory. Every figure comes from a bundle alone: interaction latency percentiles and error
 rates per verb and protocol and per verb over all protocols (consumer side; latencies of successful
-calls only, as in the report), interactions per second, mean CPU and memory per service, bytes per network.
+calls only, as in the report), interactions per second, mean CPU and memory per service, bytes per
+network, and per network and fidelity probe round: the measured one-way delay (median) and loss, as
+the report's fidelity section shows them, and the 95th percentile of the round trips. A probe round
+left out of the verdicts (run.json's `probes_left_out`: across a change of conditions, in a
+partition, past the run's end) measured no one state of its network, so it is left out of these
+too. The probe measures no rate (it is too light to fill one), so there is no goodput figure.
 
 Across a design's trials a figure is the mean of its per-trial values, with its 95 % Student t
 interval; between two designs, the difference of the means with its Welch t interval (the designs'
@@ -21,6 +26,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from report.bundle import Bundle, BundleError, load
+from report.sections.fidelity import probe_rows
 from report.sections.interactions import stats
 from report.sections.traffic import increments
 
@@ -29,6 +35,9 @@ LEVEL = 0.95
 FIGURE_KEYS = ["figure", "key"]
 # Lower is better for every figure but these (more work done per second is better).
 HIGHER_IS_BETTER = {"interactions per s"}
+# The judged probe rows' measured values that are figures, by parameter.
+PROBE_MEASURES = {"delay_ms": "probe one-way delay p50 (ms)", "loss_pct": "probe loss (%)"}
+PROBE_RTT_P95 = "probe RTT p95 (ms)"
 
 
 @dataclass
@@ -84,7 +93,37 @@ def figures(bundle: Bundle) -> pd.DataFrame:
     if not bundle.traffic.empty:
         per_network = increments(bundle.traffic).groupby("network", observed=True)["bytes"].sum()
         rows += [("traffic (MB)", network, total / 1e6) for network, total in per_network.items()]
-    return pd.DataFrame(rows, columns=["figure", "key", "value"])
+    return pd.concat(
+        [pd.DataFrame(rows, columns=["figure", "key", "value"]), probe_figures(bundle)], ignore_index=True
+    )
+
+
+def _round_key(frame: pd.DataFrame) -> pd.Series:
+    return frame["network"].astype(str) + " · round " + frame["round"].astype(str)
+
+
+def probe_figures(bundle: Bundle) -> pd.DataFrame:
+    """Per network and judged probe round: one-way delay and loss as judged (run.json's `probes`
+    holds the judged rounds only), and the round trips' 95th percentile from the round's records,
+    less the rounds left out of the verdicts."""
+    judged = probe_rows(bundle)
+    judged = judged[judged["parameter"].isin(list(PROBE_MEASURES))].dropna(subset=["measured"])
+    measured = pd.DataFrame(
+        {
+            "figure": judged["parameter"].map(PROBE_MEASURES),
+            "key": _round_key(judged),
+            "value": judged["measured"].astype(float),
+        }
+    )
+    keys = {"network": str, "round": int}
+    left_out = pd.DataFrame(bundle.run.get("probes_left_out") or [], columns=list(keys)).astype(keys)
+    rounds = bundle.probes[[*keys, "rtt_ms"]].astype(keys).merge(left_out, how="left", indicator=True)
+    rtts = rounds[rounds["_merge"] == "left_only"].explode("rtt_ms").dropna(subset=["rtt_ms"])
+    p95 = rtts.astype({"rtt_ms": float}).groupby(["network", "round"])["rtt_ms"].quantile(0.95).reset_index()
+    return pd.concat(
+        [measured, pd.DataFrame({"figure": PROBE_RTT_P95, "key": _round_key(p95), "value": p95["rtt_ms"]})],
+        ignore_index=True,
+    )
 
 
 def design(path: Path, label: str | None = None) -> Design:

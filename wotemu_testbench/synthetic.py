@@ -24,7 +24,8 @@ What it contains, so that every section of the report has something to show:
   missing): the bundle reader must set them aside (none in bundles of under 100 000).
 * Each gateway task's shaper totals (`shaping`), each packet dropped with its network's loss.
 * Three probe rounds per network, simulated from that network's conditions (see `probes`), and
-  judged into run.json's `probes` by the product's own judge: no made-up verdicts.
+  judged into run.json's `probes` by the product's own judge: no made-up verdicts (rounds at 60, 120
+  and 180 s; one not over by a short run's end goes to `probes_left_out`, as a real run's does).
 * One network shaped by NetEm, two by the userspace shaper, one of those with unhonoured
   parameters (the summary must warn about both).
 
@@ -126,10 +127,11 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
 
 
-def netem(network: str, seed: int) -> dict:
-    """The canonical conditions of §8.2 for one of the synthetic networks."""
+def netem(network: str, seed: int, delay_added_ms: float = 0.0) -> dict:
+    """The canonical conditions of §8.2 for one of the synthetic networks, `delay_added_ms` slower."""
     loss = {"model": "random", "pct": 0.5, "correlation_pct": 0.0}
-    return {**DEFAULTS, "loss": loss, "seed": seed, **NETEM[network]}
+    conditions = {**DEFAULTS, "loss": loss, "seed": seed, **NETEM[network]}
+    return {**conditions, "delay_ms": conditions["delay_ms"] + delay_added_ms}
 
 
 def node(
@@ -168,11 +170,11 @@ def node(
     }
 
 
-def topology(sizes: dict[str, int], duration: float, seed: int) -> dict:
+def topology(sizes: dict[str, int], duration: float, seed: int, delay_added_ms: float) -> dict:
     """The topology as normalised by the topology model (the report relies only on networks, nodes
     with networks, scale and app, and brokers; the rest is there to look like the real thing)."""
     networks = []
-    for name, canonical in ((name, netem(name, seed)) for name in NETEM):
+    for name, canonical in ((name, netem(name, seed, delay_added_ms)) for name in NETEM):
         loss = {"model": "random", "probability": canonical["loss"]["pct"], "correlation": 0.0}
         networks.append(
             {
@@ -585,7 +587,7 @@ def drops(tasks: Tasks) -> pd.DataFrame:
     return frame
 
 
-def probes(seed: int, tasks: Tasks) -> list[dict]:
+def probes(seed: int, tasks: Tasks, delay_added_ms: float) -> list[dict]:
     """Probe rounds simulated from each network's own conditions, three per network. The model: a
     round trip is two crossings, each delayed by delay + normal jitter (cut at 0) and each lost with
     the loss share; requests are 60-byte IP packets. Judged as a real run's are (control/probes)."""
@@ -593,7 +595,7 @@ def probes(seed: int, tasks: Tasks) -> list[dict]:
     reader = next(r for r in tasks.rows if r["service"] == "reader")
     rounds = []
     for network in BACKENDS:
-        conditions = netem(network, seed)
+        conditions = netem(network, seed, delay_added_ms)
         for number in (1, 2, 3):
             sent = 100
             crossings = conditions["delay_ms"] + conditions["jitter_ms"] * rng.standard_normal((sent, 2))
@@ -661,10 +663,12 @@ def generate(
     seed: int = 42,
     with_traffic: bool = True,
     latency_scale: float = 1.0,
+    delay_added_ms: float = 0.0,
 ) -> Path:
     """Write a synthetic bundle into out_dir (created if needed) and return it. `duration` (s)
     defaults to what the consumers need at INTERACTIONS_PER_CONSUMER_S. `latency_scale`
-    multiplies every interaction's latency: a design whose true difference is known."""
+    multiplies every interaction's latency, and `delay_added_ms` is added to every network's
+    delay (its probes measure it): designs whose true differences are known."""
     if tasks_n < MIN_TASKS:
         raise ValueError(f"--tasks must be at least {MIN_TASKS}")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -676,12 +680,13 @@ def generate(
         )
     t0, t1 = STARTED_AT, STARTED_AT + duration
     tasks, sizes = make_tasks(rng, tasks_n, t0, t1)
-    topo = topology(sizes, duration, seed)
-    simulated = probes(seed, tasks)
-    # Judged against each network's own conditions, as the rounds are simulated from them alone; all
-    # fall inside the run, so none is left out (run.json's optional `probes_left_out` is absent).
-    timelines = {name: Timeline(netem(name, seed), []) for name in BACKENDS}
-    judged, _ = probe_results(simulated, timelines, t0, t1)
+    topo = topology(sizes, duration, seed, delay_added_ms)
+    simulated = probes(seed, tasks, delay_added_ms)
+    # Judged against each network's own conditions, as the rounds are simulated from them alone; a
+    # round not over by the end of a short run is left out, as a real run's is.
+    conditions = {name: netem(name, seed, delay_added_ms) for name in BACKENDS}
+    timelines = {name: Timeline(conditions[name], []) for name in BACKENDS}
+    judged, left_out = probe_results(simulated, timelines, t0, t1)
     run = {
         "schema_version": 1,
         "run_id": RUN_ID,
@@ -694,12 +699,14 @@ def generate(
         "stopped_at": iso(t1),
         "overrides": {},
         "gateways": {
-            name: {"backend": backend, "unhonoured": unhonoured, "netem": netem(name, seed)}
+            name: {"backend": backend, "unhonoured": unhonoured, "netem": conditions[name]}
             for name, (backend, unhonoured) in BACKENDS.items()
         },
         "probes": judged,
         "drops": {"interactions": 7, "system": 2},
     }
+    if left_out:  # optional in run.json (§8.4): here only when a short run ended mid-round
+        run["probes_left_out"] = left_out
     (out_dir / "run.json").write_text(json.dumps(run, indent=2))
     (out_dir / "tasks.json").write_text(json.dumps(tasks.json(), indent=2))
     n_events = interactions_n // 5 if events_n is None else events_n

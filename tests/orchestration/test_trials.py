@@ -1,5 +1,6 @@
 """`experiment.repeat: 3` through `wotemu run`: three real trials on the swarm, each with its own
-seed, one bundle each, and the trial set's report with an interval for every key figure."""
+seed, one bundle each, and the trial set's report with an interval for every key figure (the
+fidelity probe's among them)."""
 
 import json
 import subprocess
@@ -54,3 +55,9 @@ def test_the_trial_set_report_gives_every_figure_an_interval(trial_set):
     reads = figures[("latency p50 (ms)", "readproperty · http")]
     assert " [" in reads and " to " in reads, reads  # mean [low to high]
     assert figures[("error rate (%)", "readproperty · http")].startswith("0.00")
+    # The fidelity probe's first round across the lan, in each trial: its 5 ms as measured, and
+    # the round trips' tail, each with an interval over the three trials.
+    for figure in ("probe one-way delay p50 (ms)", "probe RTT p95 (ms)"):
+        assert " [" in figures[(figure, "lan · round 1")], figure
+    one_way = float(figures[("probe one-way delay p50 (ms)", "lan · round 1")].split(" [")[0])
+    assert 5.0 <= one_way <= 5.5, one_way  # the configured delay, plus a crossing's own time
