@@ -1,6 +1,6 @@
 """Figures with the report's common look, and the time axis that all time plots share."""
 
-from bokeh.models import BoxAnnotation, HoverTool, Legend, Range1d
+from bokeh.models import BoxAnnotation, HoverTool, Legend, Range1d, Span
 from bokeh.palettes import Category10_10, Category20_20
 from bokeh.plotting import figure
 
@@ -17,14 +17,16 @@ def palette(n: int) -> list[str]:
     return [colours[i % len(colours)] for i in range(n)]
 
 
-# The scenario's bands, by action kind: conditions changed, nodes cut off.
-BAND_COLOURS = {"netem": "#ff7f0e", "partition": "#d62728"}
+# The scenario's bands, by action kind: conditions changed, nodes cut off; and its instants:
+# replicas killed, a replica count changed.
+BAND_COLOURS = {"netem": "#ff7f0e", "partition": "#d62728", "kill": "#9467bd", "scale": "#2ca02c"}
 
 
 class TimeAxis:
     """One x range for every time plot, so that zooming one zooms them all (linked axes).
 
-    `bands`: (start, end, kind) in Unix seconds, shaded on every time plot (the scenario's actions).
+    `bands`: (start, end, kind) in Unix seconds, shaded on every time plot (the scenario's actions);
+    one that ends where it starts is an instant, drawn as a line.
     """
 
     def __init__(self, start: float, stop: float, bands: list[tuple[float, float, str]] = ()):
@@ -48,6 +50,12 @@ class TimeAxis:
         fig.toolbar.logo = None
         for left, right, kind in self.bands:
             colour = BAND_COLOURS[kind]
+            if right == left:
+                fig.add_layout(
+                    Span(location=float(to_ms(left)), dimension="height", line_color=colour, line_width=2,
+                         line_alpha=0.7, line_dash="dashed", name=f"scenario-{kind}")
+                )  # fmt: skip
+                continue
             fig.add_layout(
                 BoxAnnotation(
                     left=float(to_ms(left)), right=float(to_ms(right)), fill_color=colour, fill_alpha=0.12,

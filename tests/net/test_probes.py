@@ -11,6 +11,7 @@ import pytest
 from wotemu_runtime.contract.conditions import DEFAULTS, one_way_loss
 from wotemu_runtime.control.probes import (
     ACROSS_A_CHANGE,
+    ACROSS_A_FAULT,
     AFTER_THE_END,
     IN_A_PARTITION,
     background,
@@ -173,6 +174,23 @@ def test_a_round_across_a_change_or_a_partition_is_left_out_and_says_why():
         50.2: IN_A_PARTITION,
     }
     assert {r["t"] - STARTED for r in rows} == {60} and all(r["pass"] for r in rows)
+
+
+def test_a_round_whose_peer_a_kill_or_a_scale_took_away_is_left_out():
+    """Its peer's lost echoes are no network's loss; a kill of another task, or a scale of another
+    node, leaves the round judged."""
+    peer = "s_b.2.t1"
+    rounds = [{**_at(since, 120.0 if since > 20 else 20.0), "peer": peer} for since in (10, 30, 60, 70)]
+    faults = [
+        {"kind": "kill", "service": "s_b", "killed": [peer], "applied_t": STARTED + 10.2},
+        {"kind": "kill", "service": "s_b", "killed": ["s_b.1.t0"], "applied_t": STARTED + 30.2},
+        {"kind": "scale", "service": "s_b", "applied_t": STARTED + 60.3},
+        {"kind": "scale", "service": "s_c", "applied_t": STARTED + 70.3},
+    ]
+    timelines = {"lan": Timeline(BASE, SCENARIO[:1])}
+    rows, left_out = probe_results(rounds, timelines, STARTED, ENDED, faults=faults)
+    assert {round(r["t"] - STARTED): r["why"] for r in left_out} == {10: ACROSS_A_FAULT, 60: ACROSS_A_FAULT}
+    assert {r["t"] - STARTED for r in rows} == {30, 70} and all(r["pass"] for r in rows)
 
 
 def test_a_run_whose_window_never_opened_is_judged_against_its_networks_own_conditions():

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from bokeh.model import Model
-from bokeh.models import BoxAnnotation, DatetimeAxis, Plot
+from bokeh.models import BoxAnnotation, DatetimeAxis, Plot, Span
 
 from report.bundle import load
 from report.page import build_sections
@@ -60,3 +60,37 @@ def test_the_fidelity_section_counts_the_probe_rounds_left_out_and_why(bundle_di
     text = html.unescape(" ".join(str(block) for block in fidelity.blocks if isinstance(block, str)))
     assert "3 probe round(s) left out of the verdicts" in text, text
     assert f"1 {ACROSS_A_CHANGE}; 2 {IN_A_PARTITION}" in text, text
+
+
+def test_each_kill_and_scale_change_is_listed_once_and_marked_on_every_time_plot(bundle_dir):
+    bundle = load(bundle_dir)
+    t0 = bundle.started
+    kill = {"index": 3, "kind": "kill", "node": "reader", "service": "s_reader", "t_s": 70.0,
+            "replicas": 2, "slots": [1, 3], "undo": False, "planned_t": t0 + 70}  # fmt: skip
+    bundle.run["faults"] = [  # a kill that found one victim on each of two hosts, then a scale back
+        {**kill, "host": "h2", "killed": ["s_reader.3.b"], "applied_t": t0 + 70.02, "lateness_s": 0.02},
+        {**kill, "host": "h1", "killed": ["s_reader.1.a"], "applied_t": t0 + 70.01, "lateness_s": 0.01},
+        {**kill, "kind": "scale", "index": 4, "t_s": 90.0, "replicas": 1, "slots": [], "undo": True,
+         "planned_t": t0 + 90, "host": "h1", "applied_t": t0 + 90.3, "lateness_s": 0.3},
+    ]  # fmt: skip
+    sections = build_sections(bundle)
+    (scenario,) = [s for s in sections if s.id == "scenario"]
+    rows = scenario.tables["faults"].to_dict("records")
+    assert [(r["action"], r["kind"], round(r["planned_s"], 3), r["what"], r["hosts"]) for r in rows] == [
+        (3, "kill", 70.0, "killed 2: s_reader.1.a, s_reader.3.b", "h1, h2"),
+        (4, "scale", 90.0, "back to 1 replicas", "h1"),
+    ]
+    assert [r["lateness_ms"] for r in rows] == pytest.approx([20.0, 300.0])
+    marks, time_plots = [(round(1000 * (t0 + 70.01)), "kill"), (round(1000 * (t0 + 90.3)), "scale")], 0
+    for section in sections:
+        for block in section.blocks:
+            for plot in block.select({"type": Plot}) if isinstance(block, Model) else ():
+                if any(isinstance(axis, DatetimeAxis) for axis in plot.xaxis):
+                    time_plots += 1
+                    drawn = sorted(
+                        (round(span.location), span.name.removeprefix("scenario-"))
+                        for span in plot.select({"type": Span})
+                        if span.name and span.name.startswith("scenario-")
+                    )
+                    assert drawn == marks, (section.id, plot.title.text)
+    assert time_plots >= 10

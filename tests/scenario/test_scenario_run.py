@@ -1,6 +1,7 @@
 """A scenario on the one-node swarm, end to end: one deploy of scenario.yml, a delay step and a
 partition applied by the gateway on time, seen in the readers' interactions, in the fidelity
-probes' verdicts (each round judged against the conditions in force then) and in the report.
+probes' verdicts (each round judged against the conditions in force then) and in the report; and
+a kill and a scale change applied from the control side on time, seen in tasks.json and the report.
 
 The session's swarm and image serve it (`runtime_image`), so the run is its deploy, stop and report
 phases only: what it adds to the suite is one short deploy."""
@@ -23,7 +24,8 @@ TOPOLOGY = Path(__file__).parent / "scenario.yml"
 STACK = "wtest-scen"
 STEP_S, DELAY_MS, DELAY_CHANGE_MS = 10.0, 20.0, 100.0
 CUT_S, CUT_FOR_S = 20.0, 15.0
-DURATION_S = 42.0
+SCALE_S, SCALED_TO, KILL_S = 28.0, 3, 42.0
+DURATION_S = 50.0
 READ_TIMEOUT_S = 2.0
 
 
@@ -58,6 +60,7 @@ def scenario_run(runtime_image, tmp_path_factory):
         "started": started,
         "reads": reads,
         "actions": _records(bundle, "scenario"),
+        "tasks": json.loads((bundle / "tasks.json").read_text()),
     }
 
 
@@ -94,15 +97,40 @@ def test_reads_fail_while_the_server_is_cut_off_and_recover_after(scenario_run):
     # A read begun before the cut may still be answered in its first moments: judged from 0.5 s in.
     cut = _between(reads, CUT_S + 0.5, CUT_S + CUT_FOR_S - READ_TIMEOUT_S)
     assert len(cut) >= 6 and not any(r["ok"] for r in cut), [(r["since_s"], r["ok"]) for r in cut]
-    healed = _between(reads, CUT_S + CUT_FOR_S + 1, DURATION_S)
+    healed = _between(reads, CUT_S + CUT_FOR_S + 1, KILL_S - READ_TIMEOUT_S)
     assert len(healed) > 10 and all(r["ok"] for r in healed), [(r["since_s"], r["error"]) for r in healed]
 
 
 def test_the_report_shades_the_scenario_and_lists_its_actions(scenario_run):
     bundle = scenario_run["bundle"]
     html = (bundle / "report.html").read_text()
-    assert "Each start and end of an action" in html
-    assert html.count("scenario-partition") >= 5 and html.count("scenario-netem") >= 5
+    assert "Each start and end of an action" in html and "Each kill and scale change" in html
+    for kind in ("partition", "netem", "kill", "scale"):
+        assert html.count(f"scenario-{kind}") >= 5, kind
+
+
+def test_the_kill_and_the_scale_ran_on_time_and_show_in_the_tasks(scenario_run, artifacts_dir):
+    run, started, tasks = scenario_run["run"], scenario_run["started"], scenario_run["tasks"]
+    scale, kill = run["faults"]
+    assert (scale["kind"], scale["replicas"]) == ("scale", SCALED_TO)
+    assert kill["kind"] == "kill" and len(kill["killed"]) == 2 and set(kill["slots"]) < {1, 2, 3}
+    for fault, at in ((kill, KILL_S), (scale, SCALE_S)):
+        assert fault["planned_t"] - started == pytest.approx(at, abs=0.01)
+        assert 0 <= fault["lateness_s"] < 2.0, fault
+    readers = [t for t in tasks if t["service"] == "reader"]
+    # The scale added slot 3 and replaced no reader: each slot has one task, and a second where the
+    # kill crashed it (SIGKILL: 137) and Swarm started it again.
+    crashed = [t for t in readers if t["exit_code"] == 137]
+    assert sorted(t["task"] for t in crashed) == sorted(kill["killed"]), readers
+    assert sorted(t["slot"] for t in readers) == sorted([1, 2, 3, *kill["slots"]]), readers
+    reads = scenario_run["reads"]
+    healed = _between(reads, CUT_S + CUT_FOR_S + 1, KILL_S)
+    assert {r["task"].split(".")[1] for r in healed} == {"1", "2", "3"}  # the new one read once healed
+    before_kill = set(kill["killed"]) | {r["task"] for r in healed}
+    replacements = {t["task"] for t in readers} - before_kill
+    assert replacements & {r["task"] for r in _between(reads, KILL_S, DURATION_S)}  # back, reading
+    lateness = {fault["kind"]: 1000 * fault["lateness_s"] for fault in run["faults"]}
+    (artifacts_dir / "scenario-fault-lateness.json").write_text(json.dumps({"lateness_ms": lateness}))
 
 
 def test_the_probes_judge_each_round_against_the_conditions_then_and_leave_out_the_cut(scenario_run):

@@ -133,6 +133,25 @@ class ScenarioAction(_Strict):
     partition: list[str] = []
 
 
+class Fault(_Strict):
+    """One kill or scale of the topology's `scenario`, applied to the swarm from the control side.
+
+    The run phase hands the stack model's list of these to each swarm host's fault runner
+    (library/wotemu_faults.py). `t_s` counts from the run's window opening. A kill crashes the running
+    replicas of `service` whose task slots are in `slots` (Swarm restarts them, as a crashed device
+    comes back); a scale sets the service's replica count to `replicas` (`undo`: the end of a `for`).
+    """
+
+    index: int  # its place in the topology's `scenario` list
+    kind: Literal["kill", "scale"]
+    node: str
+    service: str  # the Swarm service (<stack>_<node>)
+    t_s: Seconds
+    replicas: int
+    slots: list[int] = []
+    undo: bool = False
+
+
 class GatewayConfig(ServiceConfig):
     network: str
     subnet: str

@@ -43,6 +43,7 @@ CHANGE_MARGIN_S = 0.5
 AFTER_THE_END = "not over by the run's end: the stop takes its peers away mid-round"
 ACROSS_A_CHANGE = "across a scenario change of its network's conditions"
 IN_A_PARTITION = "while a partition of its network was in force"
+ACROSS_A_FAULT = "its peer was killed, or its peer's node scaled, during the round"
 
 
 def wilson(failures: int, n: int) -> tuple[float, float]:
@@ -206,19 +207,34 @@ def left_out_because(timeline: Timeline, started: float, crossed: tuple[float, f
     return ACROSS_A_CHANGE if boundaries else None
 
 
+def peer_faulted(record: dict, faults: list[dict], crossed: tuple[float, float]) -> str | None:
+    """Whether a kill took the round's peer away, or a scale change its node's tasks, while it ran:
+    its lost echoes are then no network's loss. `faults`: run.json's, as the run phase applied them."""
+    service = record["peer"].split(".")[0]  # a task is named <stack>_<node>.<slot>.<task id>
+    for fault in faults:
+        if not crossed[0] - CHANGE_MARGIN_S <= fault["applied_t"] <= crossed[1] + CHANGE_MARGIN_S:
+            continue
+        scaled = fault["kind"] == "scale" and fault["service"] == service
+        if scaled or record["peer"] in fault.get("killed", ()):
+            return ACROSS_A_FAULT
+    return None
+
+
 def probe_results(
     records: list[dict],
     timelines: dict[str, Timeline],
     started: float | None,
     ended: float,
     traffic: list[dict] = (),
+    faults: list[dict] = (),
 ) -> tuple[list[dict], list[dict]]:
     """run.json's `probes` and `probes_left_out`: every round of every network, in time order, judged
     against the conditions its network's timeline had in force then (`timelines`: {network:
     Timeline of the conditions and scenario the stack gave its gateway}; `started`: when the run's
     window opened, None if it never did: then no action ran), beside the apps' traffic the gateways
     counted (`traffic` records); and the rounds left out, each with why. A round not over by the
-    run's end (`ended`, Unix seconds) is left out like every record after it."""
+    run's end (`ended`, Unix seconds) is left out like every record after it, and so is one whose
+    peer a kill or scale change (`faults`) took away."""
     if started is None:
         timelines, started = {net: Timeline(tl.conditions, []) for net, tl in timelines.items()}, 0.0
     rows, left_out = [], []
@@ -227,7 +243,11 @@ def probe_results(
         if network not in timelines or not record["sent"]:
             continue
         timeline, crossed = timelines[network], span(record)
-        why = AFTER_THE_END if crossed[1] > ended else left_out_because(timeline, started, crossed)
+        why = (
+            AFTER_THE_END
+            if crossed[1] > ended
+            else left_out_because(timeline, started, crossed) or peer_faulted(record, faults, crossed)
+        )
         if why:
             left_out.append({"network": network, "round": record["round"], "t": record["t"], "why": why})
             continue

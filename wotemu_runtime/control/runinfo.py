@@ -42,11 +42,14 @@ def _unix(iso: str) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
-def probes(bundle: Path, stack_model: dict, started: str | None, ended: str) -> tuple[list[dict], list[dict]]:
+def probes(
+    bundle: Path, stack_model: dict, started: str | None, ended: str, faults: list[dict] = ()
+) -> tuple[list[dict], list[dict]]:
     """The probe rounds judged against the conditions each network's gateway had in force during
     them, by the timeline of the conditions and scenario the stack gave it; and the rounds left out
-    (across a scenario change or partition, or not over by the run's end, when the stop takes the
-    peers away mid-round and their lost echoes are no network's loss)."""
+    (across a scenario change or partition, or a kill or scale change of the round's peer, or not
+    over by the run's end, when the stop takes the peers away mid-round: their lost echoes are no
+    network's loss)."""
     timelines = {
         service["config"]["network"]: Timeline(service["config"]["netem"], service["config"]["scenario"])
         for service in stack_model["services"]
@@ -58,6 +61,7 @@ def probes(bundle: Path, stack_model: dict, started: str | None, ended: str) -> 
         None if started is None else _unix(started),
         _unix(ended),
         _records(bundle, "traffic"),
+        faults,
     )
 
 
@@ -120,12 +124,14 @@ def run_info(
     not_collected: list[dict] | None = None,
     last_words: dict[str, dict] | None = None,
 ) -> dict:
-    """`run_state` is what the deploy phase kept: `started_at`, `duration_s` and `overrides`."""
+    """`run_state` is what the deploy phase kept: `started_at`, `duration_s`, `overrides` and, with
+    kills or scale changes in the scenario, the `faults` the run phase applied."""
     path = Path(bundle)
     overrides = run_state.get("overrides") or {}
     started_at = run_state.get("started_at")
     ended = ended_at(started_at, run_state.get("duration_s"), stop_began)
-    judged, left_out = probes(path, stack_model, started_at, ended)
+    faults = run_state.get("faults") or []
+    judged, left_out = probes(path, stack_model, started_at, ended, faults)
     return {
         "schema_version": SCHEMA_VERSION,
         "run_id": stack_model["run_id"],
@@ -141,6 +147,8 @@ def run_info(
         "probes": judged,
         # Probe rounds with no verdict ({"network", "round", "t", "why"}).
         "probes_left_out": left_out,
+        # The scenario's kills and scale changes as applied (library/wotemu_faults.py), in time order.
+        "faults": faults,
         "drops": drops(path),
         # Records that never reached the store, as their writers counted them at exit.
         "unstored": unstored({**exited_before_the_stop(path), **(last_words or {})}),

@@ -104,7 +104,7 @@ def _hostname_problem(path: tuple, stack: str, service: str, replicas) -> Proble
 
 
 def _service_names(data: dict) -> list[Problem]:
-    stack = _stack(data)
+    stack, most = _stack(data), scenario.most_replicas(data)
     problems = []
     for key in ("nodes", "brokers"):
         for index, item in _items(data, key):
@@ -115,7 +115,8 @@ def _service_names(data: dict) -> list[Problem]:
                 problems.append(
                     Problem((key, index, "name"), f"{name!r} is reserved for {RESERVED_SERVICES[name]}")
                 )
-            problem = _hostname_problem((key, index, "name"), stack, name, item.get("scale", 1))
+            replicas = most.get(name, 1) if key == "nodes" else 1
+            problem = _hostname_problem((key, index, "name"), stack, name, replicas)
             problems += [problem] if problem else []
             problem = _config_name_problem((key, index, "name"), stack, name)
             problems += [problem] if problem else []
@@ -244,13 +245,14 @@ def _unusable(subnet: IPv4Network) -> str | None:
 
 
 def _members(data: dict, network: str) -> int:
-    """Addresses the network's services take: every replica attached, and its gateway."""
-    count = 1
+    """Addresses the network's services take: every replica attached (at its largest count in the
+    run), and its gateway."""
+    count, most = 1, scenario.most_replicas(data)
     for key in ("nodes", "brokers"):
         for _, item in _items(data, key):
             if isinstance(item.get("networks"), list) and network in item["networks"]:
-                scale = item.get("scale", 1) if key == "nodes" else 1
-                count += scale if isinstance(scale, int) and not isinstance(scale, bool) else 1
+                name = item.get("name")
+                count += most.get(name, 1) if key == "nodes" and isinstance(name, str) else 1
     return count
 
 

@@ -14,6 +14,7 @@ from wotemu_runtime.contract import config as service
 from wotemu_runtime.contract.conditions import Conditions, ConditionsChange, GilbertElliottLoss, RandomLoss
 from wotemu_runtime.contract.ports import PORTS
 from wotemu_runtime.contract.versions import image_tag
+from wotemu_runtime.topology.faults import faults
 from wotemu_runtime.topology.schema import MANUAL, Netem, Network, Topology
 
 APP_DIR = "/opt/wotemu/apps"
@@ -392,6 +393,10 @@ def build_stack_model(
         "services": services,
         "configs": configs,
         "stop_waves": _stop_waves(topology),
+        # A manual run has no run phase to drive them (its validation refuses kills and scales).
+        "faults": []
+        if experiment.duration == MANUAL
+        else [fault.model_dump() for fault in faults(topology, stack, experiment.seed, experiment.duration)],
         "topology": topology.model_dump(mode="json"),
     }
 

@@ -15,6 +15,8 @@ from wotemu_runtime.topology.errors import Problem
 
 # A manual run has no end to check against: its actions must fall inside the longest run there is.
 MANUAL_HORIZON_S = schema.WEEK_S
+# Kinds acted on from the control side (the run phase), not by a gateway.
+CONTROL_KINDS = ("kill", "scale")
 
 
 def _dicts(data: dict, key: str) -> list[dict]:
@@ -33,16 +35,17 @@ def _parsed(data: dict, key: str, model) -> list[tuple[int, object]]:
     return parsed
 
 
-def _duration(data: dict) -> tuple[float | None, str]:
-    """The run's length in seconds (None: unknown, the schema reports it) and how to say it."""
+def _duration(data: dict) -> tuple[float | None, str, bool]:
+    """The run's length in seconds (None: unknown, the schema reports it), how to say it, and whether
+    the run is manual."""
     experiment = data.get("experiment") if isinstance(data.get("experiment"), dict) else {}
     try:
         parsed = schema.Experiment.model_validate({"duration": experiment.get("duration", 120.0)})
     except ValidationError:
-        return None, ""
+        return None, "", False
     if parsed.duration == schema.MANUAL:
-        return MANUAL_HORIZON_S, "a manual run's actions fall within a week, the longest run"
-    return parsed.duration, f"experiment.duration is {parsed.duration:g} s"
+        return MANUAL_HORIZON_S, "a manual run's actions fall within a week, the longest run", True
+    return parsed.duration, f"experiment.duration is {parsed.duration:g} s", False
 
 
 def _where(action: schema.Action) -> tuple[str, tuple]:
@@ -63,6 +66,37 @@ def _times(index: int, action: schema.Action, duration: float, said: str) -> lis
             )
         )
     return problems
+
+
+def most_replicas(data: dict) -> dict[str, int]:
+    """Each node's largest replica count in the run: its `scale`, or a scenario `scale` above it."""
+    counts = {}
+    for node in _dicts(data, "nodes"):
+        scale = node.get("scale", 1)
+        if isinstance(node.get("name"), str):
+            counts[node["name"]] = scale if isinstance(scale, int) and not isinstance(scale, bool) else 1
+    for _, action in _parsed(data, "scenario", schema.Action):
+        if action.scale is not None and action.scale.node in counts:
+            counts[action.scale.node] = max(counts[action.scale.node], action.scale.replicas)
+    return counts
+
+
+def _node_reference(index: int, action: schema.Action, members: dict, counts: dict) -> list[Problem]:
+    """A kill's or a scale's node exists; a kill takes no more replicas than the node ever has."""
+    kind = action.kind
+    target = getattr(action, kind)
+    if target.node not in members:
+        valid = ", ".join(members) or "(none defined)"
+        return [Problem(("scenario", index, kind, "node"), f"unknown node {target.node!r}; defined: {valid}")]
+    most = counts.get(target.node, 0)
+    if kind == "kill" and target.replicas > most:
+        return [
+            Problem(
+                ("scenario", index, "kill", "replicas"),
+                f"{target.replicas} replicas, but node {target.node!r} has at most {most} in this run",
+            )
+        ]
+    return []
 
 
 def _references(
@@ -107,19 +141,28 @@ def _first_common_start(a: schema.Action, b: schema.Action, horizon_ms: int) -> 
     return None
 
 
+def _changes(action: schema.Action) -> tuple[str | None, dict]:
+    """Where an action sets values (a network, or a node's replica count) and which."""
+    if action.netem is not None:
+        return action.network, action.netem.model_dump(exclude_unset=True)
+    if action.scale is not None:
+        return f"node {action.scale.node}", {"replicas": action.scale.replicas}
+    return None, {}
+
+
 def _contradictions(actions: list[tuple[int, schema.Action]], horizon_ms: int) -> list[Problem]:
     problems = []
-    changes = [(i, a, a.netem.model_dump(exclude_unset=True)) for i, a in actions if a.netem is not None]
-    for (i, a, ca), (j, b, cb) in combinations(changes, 2):
+    changes = [(i, a, *_changes(a)) for i, a in actions if _changes(a)[0] is not None]
+    for (i, a, where, ca), (j, b, where_b, cb) in combinations(changes, 2):
         keys = sorted(k for k in ca.keys() & cb.keys() if ca[k] != cb[k])
-        if a.network != b.network or not keys:
+        if where != where_b or not keys:
             continue
         instant = _first_common_start(a, b, horizon_ms)
         if instant is not None:
             problems.append(
                 Problem(
                     ("scenario", j),
-                    f"contradicts scenario[{i}]: both set {', '.join(keys)} on {a.network!r} "
+                    f"contradicts scenario[{i}]: both set {', '.join(keys)} on {where!r} "
                     f"at {instant / 1000:g} s, to different values",
                 )
             )
@@ -137,10 +180,22 @@ def check(data: dict) -> list[Problem]:
         for n in _dicts(data, "nodes")
         if isinstance(n.get("name"), str)
     }
-    duration, said = _duration(data)
+    counts = most_replicas(data)
+    duration, said, manual = _duration(data)
     problems = []
     for index, action in actions:
-        problems += _references(index, action, names, networks, members)
+        if action.kind in CONTROL_KINDS:
+            problems += _node_reference(index, action, members, counts)
+            if manual:
+                problems.append(
+                    Problem(
+                        ("scenario", index, action.kind),
+                        "a manual run's run phase returns at once, so nothing would drive a "
+                        f"`{action.kind}`: give experiment.duration a length",
+                    )
+                )
+        else:
+            problems += _references(index, action, names, networks, members)
         if duration is not None:
             problems += _times(index, action, duration, said)
     if duration is not None:

@@ -252,8 +252,19 @@ class Partition(Strict):
     nodes: list[Name] = Field(min_length=1, description="nodes whose replicas are cut off from the rest")
 
 
+class Kill(Strict):
+    node: Name
+    replicas: int = Field(strict=True, ge=1, le=1000, description="replicas to crash (Swarm restarts them)")
+
+
+class Scale(Strict):
+    node: Name
+    replicas: int = Field(strict=True, ge=0, le=1000, description="the node's replica count from then on")
+
+
 # Action kinds of the issue that this version does not run yet: refused by name, never ignored.
-NOT_YET_ACTIONS = ("link", "kill", "scale", "trace", "traces")
+NOT_YET_ACTIONS = ("link", "trace", "traces")
+KINDS = ("netem", "partition", "kill", "scale")
 
 
 class Action(Strict):
@@ -261,10 +272,12 @@ class Action(Strict):
 
     at: Instant = Field(0.0, description="time since the run started (every node ready)")
     for_: DurationS | None = Field(None, alias="for", description="undo the action after this long")
-    every: DurationS | None = Field(None, ge=1, description="repeat from `at` this often (needs `for`)")
+    every: DurationS | None = Field(None, ge=1, description="repeat from `at` this often")
     network: Name | None = Field(None, description="the network whose conditions `netem` changes")
     netem: NetemChange | None = None
     partition: Partition | None = None
+    kill: Kill | None = Field(None, description="crash replicas of a node (from the control side)")
+    scale: Scale | None = Field(None, description="change a node's replica count (from the control side)")
 
     @model_validator(mode="before")
     @classmethod
@@ -273,18 +286,25 @@ class Action(Strict):
             for kind in NOT_YET_ACTIONS:
                 if kind in data:
                     raise ValueError(
-                        f"`{kind}` actions are not supported yet; an action is `network` with `netem`, "
-                        "or `partition`"
+                        f"`{kind}` actions are not supported yet; an action is one of "
+                        "`network` with `netem`, `partition`, `kill` or `scale`"
                     )
         return data
 
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in KINDS if getattr(self, kind) is not None)
+
     @model_validator(mode="after")
     def _one_kind(self):
-        if (self.netem is None) == (self.partition is None):
-            raise ValueError("give exactly one of `netem` (with `network`) or `partition`")
+        if sum(getattr(self, kind) is not None for kind in KINDS) != 1:
+            raise ValueError("give exactly one of `netem` (with `network`), `partition`, `kill` or `scale`")
         if (self.netem is None) != (self.network is None):
             raise ValueError("`netem` and `network` go together: the network whose conditions change")
-        if self.every is not None and (self.for_ is None or self.for_ >= self.every):
+        if self.kill is not None:
+            if self.for_ is not None:
+                raise ValueError("a `kill` has nothing to undo (Swarm restarts the replicas): drop `for`")
+        elif self.every is not None and (self.for_ is None or self.for_ >= self.every):
             raise ValueError(
                 "`every` needs a `for` shorter than it: each repetition is undone before the next"
             )
@@ -296,7 +316,11 @@ class Topology(Strict):
     networks: list[Network] = Field(min_length=1)
     nodes: list[Node] = Field(min_length=1)
     brokers: list[Broker] = []
-    scenario: list[Action] = Field([], description="changes over the run, applied by the networks' gateways")
+    scenario: list[Action] = Field(
+        [],
+        description="changes over the run: conditions and partitions (applied by the networks' gateways), "
+        "kills and scale changes (applied from the control side)",
+    )
 
 
 def json_schema() -> dict:
