@@ -117,8 +117,15 @@ def warnings(bundle: Bundle) -> list[str]:
     if dropped:
         out.append(f"{dropped:,} records were dropped by the metric writers (see Records dropped below).")
     failed = bundle.tasks[bundle.tasks["state"].isin(["failed", "rejected", "orphaned"])]
-    if len(failed):
-        out.append(f"{len(failed)} task(s) failed; see the Tasks section.")
+    killed = {task for fault in bundle.run.get("faults") or () for task in fault.get("killed", ())}
+    unplanned = failed[~failed["task"].isin(killed)]
+    if len(unplanned):
+        out.append(f"{len(unplanned)} task(s) failed; see the Tasks section.")
+    if len(failed) > len(unplanned):
+        out.append(
+            f"{len(failed) - len(unplanned)} task(s) were killed by the scenario, as planned (see the "
+            "Scenario section); Swarm started others in their place."
+        )
     return out
 
 

@@ -9,6 +9,7 @@ from bokeh.models import BoxAnnotation, DatetimeAxis, Plot, Span
 
 from report.bundle import load
 from report.page import build_sections
+from report.sections import summary
 from wotemu_runtime.control.probes import ACROSS_A_CHANGE, IN_A_PARTITION
 
 
@@ -94,3 +95,15 @@ def test_each_kill_and_scale_change_is_listed_once_and_marked_on_every_time_plot
                     )
                     assert drawn == marks, (section.id, plot.title.text)
     assert time_plots >= 10
+
+
+def test_tasks_the_scenario_killed_are_not_reported_as_failures(bundle_dir):
+    bundle = load(bundle_dir)
+    running = bundle.tasks[bundle.tasks["state"] == "running"]
+    tasks = running.head(3)["task"].tolist()
+    failed_before = int(bundle.tasks["state"].isin(["failed", "rejected", "orphaned"]).sum())
+    bundle.tasks.loc[bundle.tasks["task"].isin(tasks), "state"] = "failed"
+    bundle.run["faults"] = [{"kind": "kill", "killed": tasks[:2]}]
+    said = summary.warnings(bundle)
+    assert f"{failed_before + 1} task(s) failed; see the Tasks section." in said
+    assert any(line.startswith("2 task(s) were killed by the scenario, as planned") for line in said), said
