@@ -55,3 +55,9 @@ def test_one_replica_saturating_its_uplink_does_not_slow_another(lab):
     assert abs(measured - target) <= INDEPENDENCE * target, (measured, base, rtt["received"])
     assert rtt["received"] == 300
     assert '"goodput_bps"' in flood  # A's flood ran alongside, on its own uplink
+
+
+def test_a_forced_netem_on_a_kernel_without_it_stops_the_gateway_with_a_clear_message(lab):
+    code, err = lab.gateway_exit({**lab.gateway_config({}), "shaper": "netem"})
+    assert code == 1
+    assert "`shaper: netem` is forced but this kernel has no sch_netem" in err, err
