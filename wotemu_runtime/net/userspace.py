@@ -89,10 +89,12 @@ class UserspaceShaper(Shaper):
     def update(self, conditions: dict) -> None:
         """A new model for the packets to come; those held keep the release times they were given."""
         # Corrupting would mean rewriting payloads in flight; the shaper only reorders verdicts.
-        self.unhonoured = ["corrupt_pct"] if conditions["corrupt_pct"] else []
+        links = [link[direction] for link in self.links for direction in ("up", "down")]
+        corrupting = any(c["corrupt_pct"] for c in (conditions, *links))
+        self.unhonoured = ["corrupt_pct"] if corrupting else []
         if self.unhonoured:
             log.warning("the userspace shaper cannot honour: %s", ", ".join(self.unhonoured))
-        if conditions["duplicate_pct"] and self._raw is None:
+        if any(c["duplicate_pct"] for c in (conditions, *links)) and self._raw is None:
             # Duplicates are re-sent as raw IP packets: they leave through OUTPUT, so are not queued again.
             self._raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         # One assignment: the shaper thread sees the old model or the new one, never a mix.
