@@ -1,4 +1,4 @@
-"""A test bench for the network plane: node A — gateway — node B on one emulated network.
+"""A test bench for the network plane: nodes A, B and C — gateway — on one emulated network.
 
 Everything is real: network namespaces joined by a bridge (the emulated network) and by a second
 one (the control network, where Redis is, as in the stack: the gateway's own writes to Redis must
@@ -31,8 +31,9 @@ from wotemu_testbench.services import stop
 
 REPO = Path(__file__).resolve().parents[1]
 SUBNET = "10.77.0.0/24"
-ADDRESSES = {"a": "10.77.0.10", "b": "10.77.0.20", "g": "10.77.0.2"}
-CONTROL = {"a": "10.78.0.10", "b": "10.78.0.20", "g": "10.78.0.2", "redis": "10.78.0.254"}
+ADDRESSES = {"a": "10.77.0.10", "b": "10.77.0.20", "c": "10.77.0.30", "g": "10.77.0.2"}
+CONTROL = {"a": "10.78.0.10", "b": "10.78.0.20", "c": "10.78.0.30", "g": "10.78.0.2", "redis": "10.78.0.254"}
+NODES = ("a", "b", "c")  # B runs the echo server; C is a second sender beside A
 NETWORK = "lab"
 ECHO_PORT = PORTS["coap"]  # CoAP's UDP port: redirected through the gateway like any app traffic
 SINK_PORT = PORTS["http"]
@@ -46,7 +47,7 @@ class Lab:
     def __init__(self, prefix: str):
         self.prefix = prefix
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))  # configs, Redis' socket
-        self.ns = {role: f"{prefix}-{role}" for role in ("sw", "a", "g", "b")}
+        self.ns = {role: f"{prefix}-{role}" for role in ("sw", "g", *NODES)}
         self.procs: list[subprocess.Popen] = []
         self.redis_config = {"host": CONTROL["redis"], "port": REDIS_PORT}
         self.common = {"run_id": RUN_ID, "stack": "lab", "redis": self.redis_config, "seed": 42}
@@ -72,7 +73,7 @@ class Lab:
                 sw.link("add", ifname=bridge_name, kind="bridge")
                 bridge = sw.link_lookup(ifname=bridge_name)[0]
                 sw.link("set", index=bridge, state="up")
-                for role in ("a", "g", "b"):
+                for role in ("g", *NODES):
                     port_name = f"{role}-{ifname}"
                     peer = {"ifname": ifname, "net_ns_fd": self.ns[role]}
                     sw.link("add", ifname=port_name, kind="veth", peer=peer)
@@ -80,7 +81,7 @@ class Lab:
                     sw.link("set", index=port, master=bridge, state="up")
             ctl = sw.link_lookup(ifname="ctl")[0]
             sw.addr("add", index=ctl, address=CONTROL["redis"], prefixlen=24)
-        for role in ("a", "g", "b"):
+        for role in ("g", *NODES):
             with IPRoute(netns=self.ns[role]) as ipr:
                 ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
                 for ifname, addresses in bridges.values():
@@ -146,27 +147,45 @@ class Lab:
         return str(path)
 
     # -- the network plane ----------------------------------------------------------------------
-    def gateway_config(self, netem: dict, scenario: list[dict] = ()) -> dict:
+    def gateway_config(self, netem: dict, scenario: list[dict] = (), links: list[dict] = ()) -> dict:
         return {
             **self.common,
             "service": f"gw_{NETWORK}",
             "network": NETWORK,
             "subnet": SUBNET,
             "netem": netem,
+            "links": list(links),
             "extra_ports": {"tcp": [], "udp": []},
             "scenario": list(scenario),
         }
+
+    @staticmethod
+    def access_link(role: str, up: dict = (), down: dict = ()) -> dict:
+        """A node's access link as the gateway's config has it (contract.config.AccessLink)."""
+        return {"node": f"node_{role}", "service": f"lab_node_{role}", "up": dict(up), "down": dict(down)}
+
+    def _resolving(self, links: list[dict], argv: list[str]) -> list[str]:
+        """`argv` in a mount namespace whose /etc/hosts answers `tasks.<service>` for the lab's
+        nodes as Swarm's DNS does in the stack; the gateway resolves it through the C library."""
+        if not links:
+            return argv
+        hosts = self.workdir / "hosts"
+        hosts.write_text("".join(f"{ADDRESSES[r]} tasks.lab_node_{r}\n" for r in NODES))
+        # util-linux's unshare and mount: no library makes a private mount namespace for a child.
+        bind = 'mount --bind "$0" /etc/hosts && exec "$@"'
+        return ["unshare", "--mount", "--", "sh", "-c", bind, str(hosts), *argv]
 
     def open_window(self, started: float, ends: float | None) -> None:
         """What the deploy phase writes once every node is ready: the scenario's clock starts."""
         self.redis.set(keys.window(RUN_ID), json.dumps({"started": started, "ends": ends}))
 
     def start_gateway(
-        self, netem: dict, timeout: float = 30, scenario: list[dict] = (), **popen
+        self, netem: dict, timeout: float = 30, scenario: list[dict] = (), links: list[dict] = (), **popen
     ) -> subprocess.Popen:
         """Run the real gateway and wait for its readiness key (set only once shaping is in place)."""
-        path = self.config_file("gateway", self.gateway_config(netem, scenario))
-        proc = self.spawn("g", [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path], **popen)
+        path = self.config_file("gateway", self.gateway_config(netem, scenario, links))
+        argv = self._resolving(links, [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path])
+        proc = self.spawn("g", argv, **popen)
         key = keys.gateway(RUN_ID, NETWORK)
 
         def ready() -> bool:
@@ -187,9 +206,9 @@ class Lab:
         return proc.returncode, err
 
     @contextlib.contextmanager
-    def gateway(self, netem: dict, scenario: list[dict] = (), **popen):
+    def gateway(self, netem: dict, scenario: list[dict] = (), links: list[dict] = (), **popen):
         """A gateway with these conditions; the nodes' redirection starts behind the first one."""
-        proc = self.start_gateway(netem, scenario=scenario, **popen)
+        proc = self.start_gateway(netem, scenario=scenario, links=links, **popen)
         try:
             if not self.nodes_started:
                 self.start_nodes()
@@ -206,8 +225,8 @@ class Lab:
         self.gateway_address = address
 
     def start_nodes(self, timeout: float = 60) -> None:
-        """Run the redirection of nodes A and B (a gateway must be up); returns once both route through it."""
-        for role in ("a", "b"):
+        """Run the redirection of the nodes (a gateway must be up); returns once all route through it."""
+        for role in NODES:
             config = {
                 **self.common,
                 "service": f"node_{role}",
@@ -243,17 +262,21 @@ class Lab:
         return [json.loads(raw) for raw in iter_records(self.redis, RUN_ID, kind)]
 
     # -- measurements ---------------------------------------------------------------------------
-    def rtt(self, count: int, interval_s: float, tail_s: float = 1.0, size: int = 64) -> dict:
+    def rtt(
+        self, count: int, interval_s: float, tail_s: float = 1.0, size: int = 64, sender: str = "a"
+    ) -> dict:
+        """Echo requests from `sender` to B's echo server."""
         argv = _probe("rtt", "--host", ADDRESSES["b"], "--port", ECHO_PORT, "--count", count,
                       "--interval", interval_s, "--tail", tail_s, "--size", size)  # fmt: skip
-        return self.run_json("a", argv, timeout=count * interval_s + tail_s + 60)
+        return self.run_json(sender, argv, timeout=count * interval_s + tail_s + 60)
 
-    def goodput(self, seconds: float, warmup_s: float) -> dict:
+    def goodput(self, seconds: float, warmup_s: float, sender: str = "a", receiver: str = "b") -> dict:
         argv = _probe("sink", "--port", SINK_PORT, "--seconds", seconds, "--warmup", warmup_s)
-        sink = self.spawn("b", argv, stdout=subprocess.PIPE, text=True)
+        sink = self.spawn(receiver, argv, stdout=subprocess.PIPE, text=True)
         # The source retries until the sink listens, and sends until the sink hangs up.
         self.run_ok(
-            "a", _probe("source", "--host", ADDRESSES["b"], "--port", SINK_PORT, "--seconds", seconds + 60)
+            sender,
+            _probe("source", "--host", ADDRESSES[receiver], "--port", SINK_PORT, "--seconds", seconds + 60),
         )
         out, _ = sink.communicate(timeout=120)
         return json.loads(out)

@@ -38,3 +38,12 @@ def test_the_gateway_records_what_its_shaper_holds(lab):
         stop(gateway, GATEWAY_STOP_S)
     queued = [r["queued"] for r in lab.records("shaping")[-3:]]  # its samples at 5 s, 10 s and the stop
     assert max(queued) >= 50, queued
+
+
+def test_an_access_links_corrupt_is_reported_unhonoured_too():
+    require_lab()  # NetfilterQueue's library
+    link = {"node": "a", "service": "s_a", "up": Conditions(corrupt_pct=1.0).model_dump(),
+            "down": Conditions().model_dump()}  # fmt: skip
+    shaper = UserspaceShaper(Interface(name="eth9", index=9, address="10.9.0.2"), seed=7, links=[link])
+    shaper.update(Conditions().model_dump())
+    assert shaper.unhonoured == ["corrupt_pct"]

@@ -245,3 +245,31 @@ def test_a_new_run_refuses_subnets_that_overlap_the_swarms_networks(tmp_path):
     assert lan in text
     assert "two_lan" not in text
     topology_of(document, HOSTS, [{"name": "elsewhere", "subnets": ["10.99.0.0/24"]}])
+
+
+def test_access_links_reach_each_gateway_in_canonical_units():
+    nodes = [
+        {
+            "name": "sensor",
+            "app": {"builtin": "clock"},
+            "networks": ["cell", "lan"],
+            "link": {"up": {"rate": "384kbit", "delay": "50ms", "loss": "1%"}, "down": {"rate": "2mbit"}},
+        },
+        {
+            "name": "server",
+            "app": {"builtin": "clock"},
+            "networks": ["cell", "lan"],
+            "link": {"lan": {"down": {"delay": "5ms"}}},
+        },
+    ]
+    networks = [{"name": "cell", "conditions": "regular_3g"}, {"name": "lan", "shaper": "userspace"}]
+    model = build_stack_model(topology(nodes=nodes, networks=networks), RUN, base_dir=ROOT)
+    cell, lan = service(model, "gw_cell")["config"], service(model, "gw_lan")["config"]
+    assert (cell["shaper"], lan["shaper"]) == ("auto", "userspace")
+    assert [(link["node"], link["service"]) for link in cell["links"]] == [("sensor", "demo_sensor")]
+    up, down = cell["links"][0]["up"], cell["links"][0]["down"]
+    assert (up["rate_bps"], up["delay_ms"], up["loss"]["pct"]) == (384_000, 50.0, 1.0)
+    assert (down["rate_bps"], down["delay_ms"], down["loss"]) == (2_000_000, 0.0, None)
+    # Each network's gateway gets only the links into it: the server's is on lan alone.
+    assert [link["node"] for link in lan["links"]] == ["sensor", "server"]
+    assert lan["links"][1]["down"]["delay_ms"] == 5.0 and lan["links"][1]["up"]["rate_bps"] is None

@@ -152,10 +152,25 @@ class Fault(_Strict):
     undo: bool = False
 
 
+SHAPERS = ("auto", "netem", "userspace")
+
+
+class AccessLink(_Strict):
+    """One node's per-replica access link into the gateway's network. The gateway finds the node's
+    replicas' addresses by resolving `tasks.<service>` (the Swarm service), again and again."""
+
+    node: str
+    service: str
+    up: Conditions = Conditions()  # what each replica sends into the network
+    down: Conditions = Conditions()  # what each replica receives from it
+
+
 class GatewayConfig(ServiceConfig):
     network: str
     subnet: str
     netem: Conditions = Conditions()
+    shaper: Literal[SHAPERS] = "auto"
+    links: list[AccessLink] = []
     extra_ports: ExtraPorts = ExtraPorts()
     scenario: list[ScenarioAction] = []
 

@@ -37,13 +37,22 @@ EXPECTED = (NetworkSetupError, ShaperError, IptablesError, ReadinessTimeout)
 REDIS_TIMEOUT_S = 60.0  # how long the first announcement may wait for the stack's Redis
 
 
-def choose_shaper(interface: Interface, seed: int | None) -> tuple[Shaper, str | None]:
-    """NetEm when the kernel accepts it on this interface, else the userspace shaper; and why not NetEm."""
+def choose_shaper(
+    interface: Interface, seed: int | None, shaper: str = "auto", links: list[dict] = ()
+) -> tuple[Shaper, str | None]:
+    """The backend `shaper` asks for, and why not NetEm. auto: NetEm when the kernel accepts it on
+    this interface and no access link needs per-replica shaping, else the userspace shaper."""
+    if shaper == "userspace":
+        return UserspaceShaper(interface, seed, links), "experiment.shaper is userspace"
     refused = NetemShaper.refusal(interface)
+    if shaper == "netem" and refused is not None:
+        raise ShaperError(f"`shaper: netem` is forced but {refused}; use `shaper: auto` or `userspace`")
+    if shaper == "auto" and links and not NetemShaper.per_replica:
+        refused = "access links need per-replica shaping, which only the userspace shaper does"
     if refused is None:
-        return NetemShaper(interface, seed), None
+        return NetemShaper(interface, seed, links), None
     log.info("%s: using the userspace shaper", refused)
-    return UserspaceShaper(interface, seed), refused
+    return UserspaceShaper(interface, seed, links), refused
 
 
 def seed_for(conditions: dict, experiment_seed: int | None, salt: str) -> int | None:
@@ -62,7 +71,7 @@ def run_gateway(config: dict, writer, stop: threading.Event) -> None:
     interface = find_interface(config["subnet"])
     prepare_forwarding(interface)
     seed = seed_for(conditions, config["seed"], salt=config["service"])
-    shaper, probe = choose_shaper(interface, seed)
+    shaper, probe = choose_shaper(interface, seed, config["shaper"], config["links"])
     counters = TrafficCounters(interface.name, config)
     partition = Partition(interface.name)
     scenario = ScenarioRunner(config, shaper, partition, writer)

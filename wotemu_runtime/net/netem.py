@@ -164,6 +164,7 @@ class NetemShaper(Shaper):
     """netem at the root of the interface, or TBF 1: (rate) -> netem 10: when there is a rate."""
 
     backend = "netem"
+    per_replica = False  # one qdisc tree for the interface: access links need the userspace shaper
 
     @classmethod
     def refusal(cls, interface: Interface) -> str | None:
@@ -177,11 +178,13 @@ class NetemShaper(Shaper):
             _delete_root(ipr, interface.index)
         return None
 
-    def __init__(self, interface: Interface, seed: int | None):
-        super().__init__(interface, seed)
+    def __init__(self, interface: Interface, seed: int | None, links: list[dict] = ()):
+        super().__init__(interface, seed, links)
         self._rated = False  # whether the qdiscs in place have the TBF
 
     def apply(self, conditions: dict) -> None:
+        if self.links:
+            raise ShaperError("access links need the userspace shaper in this version (`shaper: userspace`)")
         c, index = conditions, self.interface.index
         self.unhonoured = []
         with IPRoute() as ipr:

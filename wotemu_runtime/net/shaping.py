@@ -18,10 +18,13 @@ class ShaperError(Exception):
 class Shaper(ABC):
     """One backend shaping one interface. `unhonoured` lists the parameters it could not apply."""
 
+    per_replica: ClassVar[bool]  # whether it shapes each replica's access link
+
     backend: ClassVar[str]  # its name in records and reports: "netem" | "userspace"
 
-    def __init__(self, interface: Interface, seed: int | None):
-        self.interface, self.seed = interface, seed
+    def __init__(self, interface: Interface, seed: int | None, links: list[dict] = ()):
+        # `links`: the nodes' per-replica access links into this network (contract.config.AccessLink).
+        self.interface, self.seed, self.links = interface, seed, list(links)
         self.unhonoured: list[str] = []
 
     @classmethod

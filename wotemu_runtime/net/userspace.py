@@ -4,6 +4,12 @@ For kernels without sch_netem. iptables hands every packet the gateway forwards 
 to a netfilter queue; one thread reads the queue, asks `PacketModel` (netem's own per-packet
 arithmetic) when each packet may leave, and gives the verdicts in that order. Held packets stay in
 the kernel (only their ids are in this process), so a slow Python costs latency, not memory.
+
+With access links a packet crosses up to three stages, each a `PacketModel` with its own queue:
+its sender's uplink (keyed by the source address), the network's shared model, then its
+receiver's downlink (keyed by the destination address). A packet enters a stage at the time it
+left the previous one, so delays add, rates apply in series and losses compose, and one
+replica's full uplink delays only its own packets.
 """
 
 import ctypes
@@ -15,9 +21,11 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
 
 from netfilterqueue import NetfilterQueue
 
+from wotemu_runtime.net.access_links import AccessLinks
 from wotemu_runtime.net.distributions import load_table
 from wotemu_runtime.net.iptables import delete_rule, iptables
 from wotemu_runtime.net.links import Interface
@@ -29,13 +37,16 @@ log = logging.getLogger(__name__)
 QUEUE_NUM = 0  # queue numbers are per network namespace: one gateway per container
 PR_SET_TIMERSLACK = 29
 IDLE_WAIT_S = 0.2  # how long the loop sleeps when nothing is held (it wakes on new packets anyway)
+NETWORK = "network"  # the stage of the network's own model (the one in force when a packet enters it)
 
 
 class UserspaceShaper(Shaper):
     backend = "userspace"
+    per_replica = True
 
-    def __init__(self, interface: Interface, seed: int | None):
-        super().__init__(interface, seed)
+    def __init__(self, interface: Interface, seed: int | None, links: list[dict] = ()):
+        super().__init__(interface, seed, links)
+        self.access = AccessLinks(self.links, seed)
         self.rule = (
             "FORWARD",
             "-i",
@@ -48,7 +59,9 @@ class UserspaceShaper(Shaper):
             str(QUEUE_NUM),
         )
         self._queue = NetfilterQueue()
-        self._held: list = []  # heap of (release ns, sequence, packet, duplicate payload or None)
+        # heap of (release ns, sequence, packet, duplicate payload or None, stage, stages after it)
+        self._held: list = []
+        self._in_stage: Counter = Counter()  # packets held per stage: each queue's own limit
         self._seq = itertools.count()
         self._raw = None
         self._passed = self._passed_bytes = self._dropped = 0
@@ -69,16 +82,19 @@ class UserspaceShaper(Shaper):
                 f"cannot bind NFQUEUE {QUEUE_NUM} ({ex}): nfnetlink_queue missing, no CAP_NET_ADMIN, "
                 "or another shaper holds the queue in this network namespace"
             ) from ex
+        self.access.start()
         self._thread.start()
         iptables("-A", *self.rule)
 
     def update(self, conditions: dict) -> None:
         """A new model for the packets to come; those held keep the release times they were given."""
         # Corrupting would mean rewriting payloads in flight; the shaper only reorders verdicts.
-        self.unhonoured = ["corrupt_pct"] if conditions["corrupt_pct"] else []
+        links = [link[direction] for link in self.links for direction in ("up", "down")]
+        corrupting = any(c["corrupt_pct"] for c in (conditions, *links))
+        self.unhonoured = ["corrupt_pct"] if corrupting else []
         if self.unhonoured:
             log.warning("the userspace shaper cannot honour: %s", ", ".join(self.unhonoured))
-        if conditions["duplicate_pct"] and self._raw is None:
+        if any(c["duplicate_pct"] for c in (conditions, *links)) and self._raw is None:
             # Duplicates are re-sent as raw IP packets: they leave through OUTPUT, so are not queued again.
             self._raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         # One assignment: the shaper thread sees the old model or the new one, never a mix.
@@ -94,24 +110,42 @@ class UserspaceShaper(Shaper):
 
     def close(self) -> None:
         delete_rule(*self.rule)
+        self.access.stop()
         if self._thread.is_alive():
             self._stop.set()
             self._thread.join()
-            for _, _, packet, _ in self._held:  # what is still held leaves now rather than being lost
+            for _, _, packet, *_ in self._held:  # what is still held leaves now rather than being lost
                 packet.accept()
             self._queue.unbind()
         if self._raw:
             self._raw.close()
 
+    def _stages(self, packet) -> list:
+        """The models it crosses in order: its sender's uplink, the network, its receiver's downlink."""
+        models = self.access.models
+        if not models:
+            return [NETWORK]
+        header = packet.get_payload()[:20]
+        sender = models.get(socket.inet_ntoa(header[12:16]))
+        receiver = models.get(socket.inet_ntoa(header[16:20]))
+        return [stage for stage in (sender and sender[0], NETWORK, receiver and receiver[1]) if stage]
+
     def _on_packet(self, packet) -> None:
-        length = packet.get_payload_len()
-        times = self.model.schedule(time.monotonic_ns(), length, len(self._held))
+        self._enter(time.monotonic_ns(), packet, None, self._stages(packet))
+
+    def _enter(self, now_ns: int, packet, duplicate, stages: list) -> None:
+        """The packet enters the first of `stages` at `now_ns`: held until it leaves, or dropped."""
+        stage, rest = stages[0], stages[1:]
+        model = self.model if stage == NETWORK else stage
+        times = model.schedule(now_ns, packet.get_payload_len(), self._in_stage[stage])
         if not times:
             packet.drop()
             self._dropped += 1
             return
-        duplicate = packet.get_payload() if len(times) > 1 else None
-        heapq.heappush(self._held, (times[0], next(self._seq), packet, duplicate))
+        if len(times) > 1 and duplicate is None:
+            duplicate = packet.get_payload()
+        self._in_stage[stage] += 1
+        heapq.heappush(self._held, (times[0], next(self._seq), packet, duplicate, stage, rest))
 
     def _run(self) -> None:
         # Wake up on time: no timer slack for this thread (default 50 µs), and other threads of the
@@ -127,7 +161,11 @@ class UserspaceShaper(Shaper):
                 self._queue.run(block=False)  # reads everything pending, calling _on_packet
             now = time.monotonic_ns()
             while self._held and self._held[0][0] <= now:
-                _, _, packet, duplicate = heapq.heappop(self._held)
+                left, _, packet, duplicate, stage, rest = heapq.heappop(self._held)
+                self._in_stage[stage] -= 1
+                if rest:  # on to the next stage, entered when it left this one (not when we looked)
+                    self._enter(left, packet, duplicate, rest)
+                    continue
                 self._passed += 1
                 self._passed_bytes += packet.get_payload_len()
                 packet.accept()

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from wotemu_runtime.node import loader
-from wotemu_runtime.topology import normalise, scenario, units
+from wotemu_runtime.topology import access_links, normalise, scenario, units
 from wotemu_runtime.topology.errors import Problem
 from wotemu_runtime.topology.schema import Topology
 
@@ -506,6 +506,7 @@ def check(data: dict, base_dir: Path) -> list[Problem]:
     problems += _app_urls(data)
     problems += _builtin_params(data)
     problems += scenario.check(data)
+    problems += access_links.check(data)
     return problems
 
 

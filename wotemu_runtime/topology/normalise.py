@@ -190,6 +190,26 @@ def _constraints(placement: dict) -> list[str]:
     return [f"node.labels.{label} == {value}" for label, value in sorted(placement.items())]
 
 
+def access_links_of(topology: Topology, network: Network, seed: int) -> list[service.AccessLink]:
+    """The access links of the nodes on `network`, in canonical units, for its gateway."""
+    links = []
+    for node in topology.nodes:
+        if node.link is None or network.name not in node.networks:
+            continue
+        link = node.link.get(network.name) if isinstance(node.link, dict) else node.link
+        if link is None:
+            continue
+        links.append(
+            service.AccessLink(
+                node=node.name,
+                service=f"{topology.experiment.name}_{node.name}",
+                up=canonical_netem(link.up, seed),
+                down=canonical_netem(link.down, seed),
+            )
+        )
+    return links
+
+
 def build_stack_model(
     topology: Topology,
     run_id: str,
@@ -297,6 +317,8 @@ def build_stack_model(
             network=network.name,
             subnet=subnets[network.name],
             netem=canonical_netem(network.netem, experiment.seed + index),
+            shaper=network.shaper or experiment.shaper,
+            links=access_links_of(topology, network, experiment.seed + index),
             extra_ports=extra_ports,
             scenario=scenario_of(topology, network),
         )
