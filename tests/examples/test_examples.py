@@ -27,10 +27,14 @@ from tests.examples.checks import (
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(900)]
 
 DURATION_S = 20
+# The README's whole topologies; its fragments (a `link`, a `scenario` shown alone) are not runs.
 README_TOPOLOGIES = [
-    yaml.safe_load(block)
-    for block in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    if "nodes:" in block
+    topology
+    for topology in (
+        yaml.safe_load(block)
+        for block in re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    )
+    if isinstance(topology, dict) and {"networks", "nodes"} <= topology.keys()
 ]
 EXAMPLES = {
     **{path.stem: yaml.safe_load(path.read_text()) for path in sorted((ROOT / "topologies").glob("*.yml"))},
