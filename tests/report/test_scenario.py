@@ -13,6 +13,19 @@ from report.sections import summary
 from wotemu_runtime.control.probes import ACROSS_A_CHANGE, IN_A_PARTITION
 
 
+def _time_plots(sections):
+    """(section, plot) of every plot with a time axis in the report's sections."""
+    for section in sections:
+        for block in section.blocks:
+            for plot in block.select({"type": Plot}) if isinstance(block, Model) else ():
+                if any(isinstance(axis, DatetimeAxis) for axis in plot.xaxis):
+                    yield section, plot
+
+
+def _scenario_marks(plot, kind):
+    return [mark for mark in plot.select({"type": kind}) if mark.name and mark.name.startswith("scenario-")]
+
+
 def test_the_action_table_gives_each_change_its_planned_time_and_lateness(built):
     rows = json.loads(built[1].read_text())["tables"]["scenario"]
     assert [(r["action"], r["change"], r["planned_s"]) for r in rows] == [
@@ -33,20 +46,13 @@ def test_every_time_plot_shades_the_scenario(bundle_dir):
         (round(1000 * (t0 + 120)), round(1000 * (t0 + 150)), "partition"),
     ]
     time_plots = 0
-    for section in build_sections(bundle):
-        for block in section.blocks:
-            if not isinstance(block, Model):
-                continue
-            for plot in block.select({"type": Plot}):
-                if not any(isinstance(axis, DatetimeAxis) for axis in plot.xaxis):
-                    continue
-                time_plots += 1
-                shaded = sorted(
-                    (round(box.left), round(box.right), box.name.removeprefix("scenario-"))
-                    for box in plot.select({"type": BoxAnnotation})
-                    if box.name and box.name.startswith("scenario-")
-                )
-                assert shaded == expected, (section.id, plot.title.text)
+    for section, plot in _time_plots(build_sections(bundle)):
+        time_plots += 1
+        shaded = sorted(
+            (round(box.left), round(box.right), box.name.removeprefix("scenario-"))
+            for box in _scenario_marks(plot, BoxAnnotation)
+        )
+        assert shaded == expected, (section.id, plot.title.text)
     assert time_plots >= 10
 
 
@@ -83,17 +89,13 @@ def test_each_kill_and_scale_change_is_listed_once_and_marked_on_every_time_plot
     ]
     assert [r["lateness_ms"] for r in rows] == pytest.approx([20.0, 300.0])
     marks, time_plots = [(round(1000 * (t0 + 70.01)), "kill"), (round(1000 * (t0 + 90.3)), "scale")], 0
-    for section in sections:
-        for block in section.blocks:
-            for plot in block.select({"type": Plot}) if isinstance(block, Model) else ():
-                if any(isinstance(axis, DatetimeAxis) for axis in plot.xaxis):
-                    time_plots += 1
-                    drawn = sorted(
-                        (round(span.location), span.name.removeprefix("scenario-"))
-                        for span in plot.select({"type": Span})
-                        if span.name and span.name.startswith("scenario-")
-                    )
-                    assert drawn == marks, (section.id, plot.title.text)
+    for section, plot in _time_plots(sections):
+        time_plots += 1
+        drawn = sorted(
+            (round(span.location), span.name.removeprefix("scenario-"))
+            for span in _scenario_marks(plot, Span)
+        )
+        assert drawn == marks, (section.id, plot.title.text)
     assert time_plots >= 10
 
 
