@@ -281,6 +281,20 @@ class Lab:
         out, _ = sink.communicate(timeout=120)
         return json.loads(out)
 
+    def probe_round(self, count: int, interval_s: float, sender: str = "a", receiver: str = "b") -> dict:
+        """One round of the product's own fidelity probe (net/probe.py) from `sender` to a responder
+        in `receiver`: {sent, answers: [(round trip, forward, back) ms]}; one host, one clock."""
+        responder = self.spawn(receiver, [sys.executable, "-m", "wotemu_testbench.lab", "responder"],
+                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+        try:
+            if responder.stdout.readline().strip() != "answering":
+                raise RuntimeError(f"probe responder in {receiver} exited with {responder.wait(10)}")
+            argv = [sys.executable, "-m", "wotemu_testbench.lab", "round",
+                    ADDRESSES[sender], ADDRESSES[receiver], str(count), str(interval_s)]  # fmt: skip
+            return self.run_json(sender, argv, timeout=count * interval_s + 60)
+        finally:
+            stop(responder)
+
     def run_ok(self, role: str, argv: list[str]) -> None:
         proc = self.spawn(role, argv)
         if proc.wait(timeout=300):
@@ -337,6 +351,26 @@ def _node(config_path: str) -> None:
     handle.stop()
 
 
+def _responder() -> None:
+    """The product's probe responder, held until SIGTERM."""
+    from wotemu_runtime.net.probe import Responder
+
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    responder = Responder()
+    print("answering", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    responder.close()
+
+
+def _round(source: str, peer: str, count: int, interval_s: float) -> None:
+    import threading
+
+    from wotemu_runtime.net.probe import measure
+
+    sent, answers = measure(source, peer, count, interval_s, threading.Event())
+    print(json.dumps({"sent": sent, "answers": answers}))
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m wotemu_testbench.lab")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -345,9 +379,21 @@ def main(argv: list[str]) -> None:
     run.add_argument("results")
     run.add_argument("--prefix", default="wtn")
     commands.add_parser("node").add_argument("config")
+    commands.add_parser("responder", help="the product's probe responder, until SIGTERM")
+    probe_round = commands.add_parser("round", help="one round of the product's probe, as JSON")
+    probe_round.add_argument("source")
+    probe_round.add_argument("peer")
+    probe_round.add_argument("count", type=int)
+    probe_round.add_argument("interval", type=float)
     args = parser.parse_args(argv)
     if args.command == "node":
         _node(args.config)
+        return
+    if args.command == "responder":
+        _responder()
+        return
+    if args.command == "round":
+        _round(args.source, args.peer, args.count, args.interval)
         return
     plan = json.loads(Path(args.plan).read_text())
     with Lab(args.prefix) as lab:

@@ -46,6 +46,7 @@ import pandas as pd
 from wotemu_runtime.contract.conditions import DEFAULTS, one_way_loss
 from wotemu_runtime.contract.records import COMMON_FIELDS, FIELDS, KINDS
 from wotemu_runtime.control.probes import probe_results
+from wotemu_runtime.net.probe import PACKET_BYTES
 from wotemu_runtime.net.timeline import Timeline
 
 STACK = "synthetic"
@@ -590,7 +591,7 @@ def drops(tasks: Tasks) -> pd.DataFrame:
 def probes(seed: int, tasks: Tasks, delay_added_ms: float) -> list[dict]:
     """Probe rounds simulated from each network's own conditions, three per network. The model: a
     round trip is two crossings, each delayed by delay + normal jitter (cut at 0) and each lost with
-    the loss share; requests are 60-byte IP packets. Judged as a real run's are (control/probes)."""
+    the loss share; requests are the probe's own packets. Judged as a real run's are (control/probes)."""
     rng = np.random.default_rng(seed + 1)  # apart from the other tables' draws, which stay as they were
     reader = next(r for r in tasks.rows if r["service"] == "reader")
     rounds = []
@@ -600,7 +601,8 @@ def probes(seed: int, tasks: Tasks, delay_added_ms: float) -> list[dict]:
             sent = 100
             crossings = conditions["delay_ms"] + conditions["jitter_ms"] * rng.standard_normal((sent, 2))
             answered = (rng.random((sent, 2)) >= conditions["loss"]["pct"] / 100).all(axis=1)
-            rtts = crossings.clip(min=0).sum(axis=1)[answered]
+            ways = crossings.clip(min=0)[answered]  # request, echo
+            rtts = ways.sum(axis=1)
             rounds.append(
                 {
                     **record(reader, tasks.t0 + 60 * number),
@@ -609,10 +611,14 @@ def probes(seed: int, tasks: Tasks, delay_added_ms: float) -> list[dict]:
                     "peer": reader["task"],
                     "sent": sent,
                     "received": len(rtts),
-                    "bytes_sent": 60 * sent,
-                    "packet_bytes": 60,
+                    "bytes_sent": PACKET_BYTES * sent,
+                    "packet_bytes": PACKET_BYTES,
                     "interval_s": 0.01,
                     "rtt_ms": [round(float(rtt), 3) for rtt in rtts],
+                    "forward_ms": [round(float(way), 3) for way in ways[:, 0]],
+                    "back_ms": [round(float(way), 3) for way in ways[:, 1]],
+                    "host": reader["node"],  # prober and peer on one host: each way is judged
+                    "peer_host": reader["node"],
                 }
             )
     return rounds

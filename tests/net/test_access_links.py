@@ -9,6 +9,9 @@ import statistics
 import subprocess
 
 from tests.net.test_fidelity import RATE_TOLERANCE
+from wotemu_runtime.contract.conditions import DEFAULTS
+from wotemu_runtime.control.probes import judge
+from wotemu_runtime.net.probe import PACKET_BYTES
 from wotemu_testbench.fidelity import MTU
 from wotemu_testbench.lab import ADDRESSES, SINK_PORT, _probe
 from wotemu_testbench.probe import l2_efficiency
@@ -55,6 +58,27 @@ def test_one_replica_saturating_its_uplink_does_not_slow_another(lab):
     assert abs(measured - target) <= INDEPENDENCE * target, (measured, base, rtt["received"])
     assert rtt["received"] == 300
     assert '"goodput_bps"' in flood  # A's flood ran alongside, on its own uplink
+
+
+def test_the_probe_times_each_way_of_an_asymmetric_link_and_judges_it(lab):
+    """A's uplink 30 ms, its downlink 5 ms, over a 10 ms network: the product's probe, through the
+    real shaper, measures 40 ms out and 15 ms back, and its judge passes both ways (not just the
+    round trip a symmetric model would also explain)."""
+    up, down, network = {"delay_ms": 30.0}, {"delay_ms": 5.0}, {"delay_ms": 10.0}
+    with lab.gateway(network, links=[lab.access_link("a", up=up, down=down)]):
+        measured = lab.probe_round(100, 0.02)
+    ways = list(zip(*measured["answers"], strict=True))
+    record = {"network": "lab", "round": 1, "t": 0.0, "task": "a", "peer": "b", "sent": measured["sent"],
+              "received": len(measured["answers"]), "bytes_sent": measured["sent"] * PACKET_BYTES,
+              "packet_bytes": PACKET_BYTES, "interval_s": 0.02, "host": "lab", "peer_host": "lab",
+              "rtt_ms": list(ways[0]), "forward_ms": list(ways[1]), "back_ms": list(ways[2])}  # fmt: skip
+    link = {"up": DEFAULTS | up, "down": DEFAULTS | down}
+    rows = {row["parameter"]: row for row in judge(record, DEFAULTS | network, links=(link, None))}
+    verdicts = {name: row["pass"] for name, row in rows.items()}
+    assert verdicts == dict.fromkeys(("delay_ms", "forward_delay_ms", "back_delay_ms", "loss_pct"), True), (
+        rows
+    )
+    assert rows["forward_delay_ms"]["target"] == 40.0 and rows["back_delay_ms"]["target"] == 15.0
 
 
 def test_a_forced_netem_on_a_kernel_without_it_stops_the_gateway_with_a_clear_message(lab):

@@ -15,7 +15,7 @@ from wotemu_runtime.control.probes import (
     AFTER_THE_END,
     IN_A_PARTITION,
     background,
-    expected_one_way,
+    expected_delays,
     judge,
     median_interval,
     probe_results,
@@ -28,7 +28,8 @@ from wotemu_runtime.net.timeline import Timeline
 
 def _round(rtts: list[float], sent: int | None = None) -> dict:
     sent = len(rtts) if sent is None else sent
-    return {"network": "lan", "round": 1, "t": 0.0, "peer": "b", "sent": sent, "received": len(rtts),
+    return {"network": "lan", "round": 1, "t": 0.0, "task": "a.1.x", "peer": "b.1.y", "sent": sent,
+            "received": len(rtts),
             "bytes_sent": sent * PACKET_BYTES, "packet_bytes": PACKET_BYTES, "interval_s": 0.01,
             "rtt_ms": rtts}  # fmt: skip
 
@@ -37,14 +38,18 @@ def _verdicts(rows: list[dict]) -> dict:
     return {row["parameter"]: row["pass"] for row in rows}
 
 
-def test_echoes_come_back_paced_and_bounded():
+def test_echoes_come_back_paced_and_bounded_with_each_way_timed():
     responder = Responder()
     try:
-        sent, rtts = measure("127.0.0.1", "127.0.0.1", 20, 0.01, threading.Event())
+        sent, answers = measure("127.0.0.1", "127.0.0.1", 20, 0.01, threading.Event())
     finally:
         responder.close()
-    assert sent == 20 and len(rtts) == 20
-    assert all(0 < rtt < 50 for rtt in rtts)
+    assert sent == 20 and len(answers) == 20
+    for rtt, forward, back in answers:
+        assert 0 < rtt < 50
+        # One host, one wall clock: the two ways add up to the round trip but for the peer's time
+        # between receipt and reply, and the prober's in reading the echo.
+        assert forward >= 0 and back >= 0 and rtt - 1.0 < forward + back <= rtt
 
 
 def test_pacing_keeps_under_two_percent_of_the_rate():
@@ -72,10 +77,66 @@ def test_loss_is_judged_over_two_crossings():
 def test_the_target_is_netems_median_for_the_probes_train():
     # With a rate, netem queues each packet behind the one before: jitter holds up the next ones.
     lte = {**DEFAULTS, "delay_ms": 40.0, "jitter_ms": 10.0, "rate_bps": 15_000_000}
-    assert 44 < expected_one_way(lte, PACKET_BYTES, 0.01) < 47
-    assert expected_one_way({**lte, "rate_bps": None}, PACKET_BYTES, 0.01) == pytest.approx(40, abs=0.3)
+    assert 44 < expected_delays(lte, PACKET_BYTES, 0.01)["delay_ms"] < 47
+    assert expected_delays({**lte, "rate_bps": None}, PACKET_BYTES, 0.01)["delay_ms"] == pytest.approx(
+        40, abs=0.3
+    )
     (delay, *_) = judge(_round([2 * 45.2] * 50), lte)
     assert delay["pass"] is True and delay["configured"] == 40.0
+
+
+# An access link whose uplink is slow and whose downlink is not (design §4): the two ways differ.
+SLOW_UP = {"up": {**DEFAULTS, "delay_ms": 100.0}, "down": {**DEFAULTS, "delay_ms": 10.0}}
+
+
+def _one_clock(forward: float, back: float, hosts=("h1", "h1")) -> dict:
+    return {**_round([forward + back] * 50), "forward_ms": [forward] * 50, "back_ms": [back] * 50,
+            "host": hosts[0], "peer_host": hosts[1]}  # fmt: skip
+
+
+def test_each_way_is_judged_against_the_links_it_crossed():
+    """The prober's uplink is 100 ms and its downlink 10 ms, over a 5 ms network with an unlinked
+    peer: its requests take 105 ms, the echoes 15 ms. Swapped ways keep the round trip and miss."""
+    net = {**DEFAULTS, "delay_ms": 5.0}
+    targets = expected_delays(net, PACKET_BYTES, 0.01, links=(SLOW_UP, None))
+    assert targets["forward_delay_ms"] == pytest.approx(105, abs=0.01)
+    assert targets["back_delay_ms"] == pytest.approx(15, abs=0.01)
+    assert targets["delay_ms"] == pytest.approx(60, abs=0.01)
+    rows = judge(_one_clock(105.1, 15.1), net, links=(SLOW_UP, None))
+    assert _verdicts(rows) == {
+        "delay_ms": True,
+        "forward_delay_ms": True,
+        "back_delay_ms": True,
+        "loss_pct": True,
+    }
+    assert {row["parameter"]: row["configured"] for row in rows if "configured" in row} == {
+        "delay_ms": 60.0, "forward_delay_ms": 105.0, "back_delay_ms": 15.0}  # fmt: skip
+    swapped = _verdicts(judge(_one_clock(15.1, 105.1), net, links=(SLOW_UP, None)))
+    assert swapped == {"delay_ms": True, "forward_delay_ms": False, "back_delay_ms": False, "loss_pct": True}
+    # The peer's link counts the other way round: its downlink is the request's, its uplink the echo's.
+    assert _verdicts(judge(_one_clock(15.1, 105.1), net, links=(None, SLOW_UP)))["forward_delay_ms"] is True
+
+
+def test_ways_across_two_hosts_are_not_judged():
+    """Two hosts' wall clocks differ by their offset: only the round trip says something there."""
+    net = {**DEFAULTS, "delay_ms": 5.0}
+    rows = judge(_one_clock(105.1, 15.1, hosts=("h1", "h2")), net, links=(SLOW_UP, None))
+    assert _verdicts(rows) == {"delay_ms": True, "loss_pct": True}
+    assert "forward_delay_ms" not in _verdicts(judge(_round([10.0] * 50), net))  # no host recorded: the lab
+
+
+def test_loss_on_the_links_counts_with_the_networks():
+    lossy = {**DEFAULTS, "loss": {"model": "random", "pct": 10.0, "correlation_pct": 0.0}}
+    link = {"up": lossy, "down": DEFAULTS}
+    # Network and the prober's uplink each lose 10 %: a round trip is answered 0.9³ = 72.9 % of the time.
+    (loss,) = [
+        r
+        for r in judge(_round([1.0] * 73, sent=100), lossy, links=(link, None))
+        if r["parameter"] == "loss_pct"
+    ]
+    assert loss["pass"] is True and loss["target"] == pytest.approx(100 * (1 - 0.9**1.5), abs=0.01)
+    unlinked = judge(_round([1.0] * 73, sent=100), lossy)
+    assert _verdicts(unlinked)["loss_pct"] is False  # without the link, 27 % lost is too much
 
 
 def test_intervals():
@@ -93,8 +154,8 @@ def test_intervals():
 def test_the_apps_traffic_raises_the_target_as_netem_would():
     """With a rate, netem queues every packet behind the last: the apps' packets hold the probe's up."""
     lte = {**DEFAULTS, "delay_ms": 40.0, "jitter_ms": 10.0, "distribution": "normal", "rate_bps": 15_000_000}
-    alone = expected_one_way(lte, PACKET_BYTES, 0.01)
-    beside = expected_one_way(lte, PACKET_BYTES, 0.01, background_pps=60, background_bytes=100)
+    alone = expected_delays(lte, PACKET_BYTES, 0.01)["delay_ms"]
+    beside = expected_delays(lte, PACKET_BYTES, 0.01, background_pps=60, background_bytes=100)["delay_ms"]
     assert beside > alone + 0.5
     counters = [  # the gateway's cumulative counts, sampled every 5 s; the probe's own are not the apps'
         {"network": "cell", "task": "gw.1", "protocol": "http", "direction": "request", "t": 5.0,
@@ -120,7 +181,11 @@ def test_a_round_the_stop_cut_short_is_left_out(tmp_path):
     with gzip.open(tmp_path / "probes.jsonl.gz", "wt") as out:
         out.writelines(json.dumps(r) + "\n" for r in rounds)
     netem = {**DEFAULTS, "delay_ms": 10.0}
-    model = {"services": [{"role": "gateway", "config": {"network": "lan", "netem": netem, "scenario": []}}]}
+    model = {
+        "services": [
+            {"role": "gateway", "config": {"network": "lan", "netem": netem, "scenario": [], "links": []}}
+        ]
+    }
     rows, left_out = probes(tmp_path, model, started.isoformat(), end.isoformat())
     assert {row["t"] for row in rows} == {rounds[0]["t"]}  # the second ends 0.3 s after the run
     assert left_out == [{"network": "lan", "round": 1, "t": rounds[1]["t"], "why": AFTER_THE_END}]

@@ -83,6 +83,12 @@ FIELDS: dict[str, dict[str, type | None]] = {
         "packet_bytes": int,  # IP size of one request
         "interval_s": float,  # between two requests
         "rtt_ms": None,  # the answered round trips, in ms, in send order
+        # The same requests' one-way delays, request and echo, by the wall clock (ms): one clock
+        # only when `host` and `peer_host` (the swarm nodes of prober and peer) are the same.
+        "forward_ms": None,
+        "back_ms": None,
+        "host": str,  # absent where the node runs outside a swarm (the lab)
+        "peer_host": str,
     },
     # A start or end of a scenario action, as a gateway applied it (net/scenario.py).
     "scenario": {

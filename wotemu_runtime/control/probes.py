@@ -5,7 +5,7 @@ once, so a round trip is two crossings. Per round and parameter, run.json gets t
 measured value, the tolerance and whether it passed:
 
 * delay: the median one-way delay (half the round trip) against the median the configured
-  conditions give this probe's own packet train under netem's rules (`expected_one_way`), within
+  conditions give this probe's own packet train under netem's rules (`expected_delays`), within
   max(2 %, 0.5 ms) beyond the 95 % distribution-free interval of the measured median, allowing for
   the round's serial correlation (sampling error is not a miss; a wrong delay is). The configured
   delay alone is not the target: with a rate, netem queues a packet behind the one before it (a
@@ -13,7 +13,14 @@ measured value, the tolerance and whether it passed:
   reordered packets skip the delay.
 * loss: the configured loss (Gilbert-Elliott: its stationary loss) over two crossings, against the
   95 % Wilson interval of the share of requests with no echo.
+* each way's delay (`forward_delay_ms`, `back_delay_ms`), judged the same way, where prober and
+  peer read one clock (one swarm node): an access link's up and down differ, and the round trip
+  alone would pass a link whose two ways were swapped.
 * rate: not measured by the probe (it sends 2 % of the rate at most): a row without a verdict.
+
+Where the prober or its peer has an access link (#12), the path crosses it too: a request the
+prober's uplink, the network and the peer's downlink, the echo the other way round; targets and
+losses are those of the whole path.
 
 A network with a scenario changes conditions during the run: each round is judged against what
 its timeline (net/timeline.py, the function its gateway runs) had in force while the round's
@@ -77,38 +84,66 @@ def median_interval(values: list[float]) -> tuple[float, float]:
     return ordered[low], ordered[high]
 
 
-def expected_one_way(
+def _model(conditions: dict, seed: int) -> PacketModel:
+    """A stage's delays alone: losses and the queue limit drop packets, they do not delay them."""
+    lossless = {**conditions, "loss": None, "limit_packets": 2**31}
+    return PacketModel(lossless, seed, load_table(conditions["distribution"]))
+
+
+def expected_delays(
     conditions: dict,
     packet_bytes: int,
     interval_s: float,
     background_pps: float = 0.0,
     background_bytes: int = 0,
-) -> float:
-    """Median half round trip (ms) of a train of requests every `interval_s`, each echoed on arrival,
-    both directions through one netem with `conditions` (a gateway shapes its network's traffic
-    both ways on one interface), beside the apps' own packets (`background_pps` of
-    `background_bytes`, Poisson): they share the queue, so a long delay of theirs holds up the probe's.
-    Losses and the queue limit are left out: they drop, not delay."""
-    model = PacketModel(
-        {**conditions, "loss": None, "limit_packets": 2**31}, 0, load_table(conditions["distribution"])
+    links: tuple[dict | None, dict | None] = (None, None),
+) -> dict[str, float]:
+    """Median delays (ms) of a train of requests every `interval_s`, each echoed on arrival: half
+    the round trip (`delay_ms`), the request's way (`forward_delay_ms`) and the echo's
+    (`back_delay_ms`). Both directions cross one network model with `conditions` (a gateway shapes
+    its network's traffic both ways on one queue), beside the apps' own packets (`background_pps` of
+    `background_bytes`, Poisson): they share the queue, so a long delay of theirs holds up the
+    probe's. `links`: the prober's and the peer's access links ({up, down} conditions, or None):
+    a request crosses the prober's uplink, the network, then the peer's downlink, and its echo the
+    peer's uplink, the network, the prober's downlink, each a queue of its own, in series as the
+    userspace shaper has them."""
+    network = _model(conditions, 0)
+    prober, peer = (
+        {way: _model(link[way], seed + i) for i, way in enumerate(("up", "down"))} if link else {}
+        for seed, link in ((1, links[0]), (3, links[1]))
     )
+    ways = {
+        "request": [m for m in (prober.get("up"), network, peer.get("down")) if m],
+        "echo": [m for m in (peer.get("up"), network, prober.get("down")) if m],
+        "apps": [network],
+    }
     step = round(interval_s * 1e9)
-    # (reaches the gateway, request number or -1 for the apps', is it the probe's request)
-    events = [(i * step, i, True) for i in range(SIMULATED)]
-    arrivals, now = random.Random(0), 0.0
+    # (enters its next stage, tiebreak, request number or -1 for the apps', way, stages crossed)
+    events = [(i * step, i, i, "request", 0) for i in range(SIMULATED)]
+    arrivals, now, order = random.Random(0), 0.0, itertools.count(SIMULATED)
     while background_pps and now < SIMULATED * step:
         now += arrivals.expovariate(background_pps) * 1e9
-        events.append((round(now), -1, False))
+        events.append((round(now), next(order), -1, "apps", 0))
     heapq.heapify(events)
-    round_trips = []
+    reached: dict[int, int] = {}  # request number -> when it reached the peer
+    forward, back = [], []
     while events:
-        now, i, request = heapq.heappop(events)
-        released = model.schedule(now, packet_bytes if i >= 0 else background_bytes, 0)[0]
-        if request:
-            heapq.heappush(events, (released, i, False))
-        elif i >= 0:
-            round_trips.append(released - i * step)
-    return statistics.median(round_trips) / 2e6
+        now, _, i, way, crossed = heapq.heappop(events)
+        if crossed == len(ways[way]):  # out of its last stage
+            if way == "request":
+                reached[i] = now
+                heapq.heappush(events, (now, next(order), i, "echo", 0))
+            elif way == "echo":
+                forward.append(reached[i] - i * step)
+                back.append(now - reached[i])
+            continue
+        released = ways[way][crossed].schedule(now, packet_bytes if i >= 0 else background_bytes, 0)[0]
+        heapq.heappush(events, (released, next(order), i, way, crossed + 1))
+    return {
+        "delay_ms": statistics.median(f + b for f, b in zip(forward, back, strict=True)) / 2e6,
+        "forward_delay_ms": statistics.median(forward) / 1e6,
+        "back_delay_ms": statistics.median(back) / 1e6,
+    }
 
 
 def background(traffic: list[dict], network: str, t: float) -> tuple[float, int]:
@@ -129,31 +164,66 @@ def background(traffic: list[dict], network: str, t: float) -> tuple[float, int]
     return pps, round(size / packets) if packets else 0
 
 
-def _delay(record: dict, conditions: dict, apps: tuple[float, int]) -> dict:
-    row = {"parameter": "delay_ms", "configured": conditions["delay_ms"], "background_pps": round(apps[0], 1)}
+def one_clock(record: dict) -> bool:
+    """Whether a round's per-direction delays are one-way delays: prober and peer on one swarm
+    node read one wall clock. Across hosts they are off by the hosts' clock offset."""
+    return (
+        bool(record.get("host")) and record.get("host") == record.get("peer_host") and "forward_ms" in record
+    )
+
+
+def _path(conditions: dict, links: tuple[dict | None, dict | None]) -> dict[str, list[dict]]:
+    """The conditions a request and its echo cross, in order (see `expected_delays`)."""
+    prober, peer = (link or {} for link in links)
+    return {
+        "forward": [c for c in (prober.get("up"), conditions, peer.get("down")) if c],
+        "back": [c for c in (peer.get("up"), conditions, prober.get("down")) if c],
+    }
+
+
+def _delays(record: dict, conditions: dict, apps: tuple[float, int], links) -> list[dict]:
+    """Half the round trip judged; each direction too where prober and peer share a clock."""
+    path = _path(conditions, links)
+    configured = {way: sum(c["delay_ms"] for c in crossed) for way, crossed in path.items()}
+    measured = {"delay_ms": ([rtt / 2 for rtt in record["rtt_ms"]], sum(configured.values()) / 2)}
+    if one_clock(record):
+        measured |= {
+            "forward_delay_ms": (record["forward_ms"], configured["forward"]),
+            "back_delay_ms": (record["back_ms"], configured["back"]),
+        }
     try:
-        target = expected_one_way(conditions, record["packet_bytes"], record["interval_s"], *apps)
+        targets = expected_delays(conditions, record["packet_bytes"], record["interval_s"], *apps, links)
+        note = ""
     except FileNotFoundError as ex:  # iproute2's tables are not on this control machine
-        target, row["note"] = None, f"no verdict: {ex}"
-    one_way = [rtt / 2 for rtt in record["rtt_ms"]]
+        targets, note = {}, f"no verdict: {ex}"
+    return [
+        _delay(parameter, values, targets.get(parameter), note)
+        | {"configured": round(delay, 3), "background_pps": round(apps[0], 1)}
+        for parameter, (values, delay) in measured.items()
+    ]
+
+
+def _delay(parameter: str, values: list[float], target: float | None, note: str) -> dict:
+    row = {"parameter": parameter, "note": note}
     if target is not None:
         tolerance = max(DELAY_SHARE * target, DELAY_FLOOR_MS)
-        row |= {"target": round(target, 3), "tolerance": round(tolerance, 3), "note": ""}
-    if not one_way:
+        row |= {"target": round(target, 3), "tolerance": round(tolerance, 3)}
+    if not values:
         return {**row, "measured": None, "pass": False, "note": "no echo came back"}
-    low, high = median_interval(one_way)
-    row |= {"measured": round(statistics.median(one_way), 3), "interval": [round(low, 3), round(high, 3)]}
+    low, high = median_interval(values)
+    row |= {"measured": round(statistics.median(values), 3), "interval": [round(low, 3), round(high, 3)]}
     if target is None:
         return {**row, "pass": None}
     return {**row, "pass": low - tolerance <= target <= high + tolerance}
 
 
-def _loss(record: dict, conditions: dict) -> dict:
-    one_way = one_way_loss(conditions)
+def _loss(record: dict, conditions: dict, links) -> dict:
     sent, received = record["sent"], record["received"]
     low, high = wilson(sent - received, sent)
-    # Two crossings: a request is answered when neither it nor its echo is lost.
-    round_trip = 1 - (1 - one_way) ** 2
+    # A request is answered when neither it nor its echo is lost on any stage it crosses; the
+    # target is per crossing of the network, the geometric mean of the two ways.
+    kept = math.prod(1 - one_way_loss(c) for crossed in _path(conditions, links).values() for c in crossed)
+    round_trip, one_way = 1 - kept, 1 - math.sqrt(kept)
     return {
         "parameter": "loss_pct",
         "target": round(100 * one_way, 3),
@@ -176,11 +246,17 @@ def _rate(conditions: dict) -> dict:
     }
 
 
-def judge(record: dict, conditions: dict, apps: tuple[float, int] = (0.0, 0)) -> list[dict]:
-    """The rows of one round: delay and loss judged, the rate named when one is configured. `apps`:
-    the apps' packets per second on the network meanwhile, and their mean size (`background`)."""
+def judge(
+    record: dict,
+    conditions: dict,
+    apps: tuple[float, int] = (0.0, 0),
+    links: tuple[dict | None, dict | None] = (None, None),
+) -> list[dict]:
+    """The rows of one round: delay (and each direction's, on one clock) and loss judged, the rate
+    named when one is configured. `apps`: the apps' packets per second on the network meanwhile,
+    and their mean size (`background`); `links`: the prober's and the peer's access links."""
     base = {key: record[key] for key in ("network", "round", "t", "peer", "sent", "received", "bytes_sent")}
-    rows = [_delay(record, conditions, apps), _loss(record, conditions)]
+    rows = [*_delays(record, conditions, apps, links), _loss(record, conditions, links)]
     if conditions.get("rate_bps") and record["round"] == 1:  # named once: no round measures it
         rows.append(_rate(conditions))
     return [{**base, **row} for row in rows]
@@ -227,6 +303,7 @@ def probe_results(
     ended: float,
     traffic: list[dict] = (),
     faults: list[dict] = (),
+    links: dict[str, dict[str, dict]] | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """run.json's `probes` and `probes_left_out`: every round of every network, in time order, judged
     against the conditions its network's timeline had in force then (`timelines`: {network:
@@ -234,7 +311,9 @@ def probe_results(
     window opened, None if it never did: then no action ran), beside the apps' traffic the gateways
     counted (`traffic` records); and the rounds left out, each with why. A round not over by the
     run's end (`ended`, Unix seconds) is left out like every record after it, and so is one whose
-    peer a kill or scale change (`faults`) took away."""
+    peer a kill or scale change (`faults`) took away. `links`: {network: {service: its replicas'
+    access link ({up, down} conditions)}}, from the gateways' configs."""
+    links = links or {}
     if started is None:
         timelines, started = {net: Timeline(tl.conditions, []) for net, tl in timelines.items()}, 0.0
     rows, left_out = [], []
@@ -252,5 +331,7 @@ def probe_results(
             left_out.append({"network": network, "round": record["round"], "t": record["t"], "why": why})
             continue
         apps = background(traffic, network, record["t"])
-        rows += judge(record, timeline.state(ms(record["t"] - started)).conditions, apps)
+        linked = links.get(network, {})
+        ends = tuple(linked.get(task.split(".")[0]) for task in (record["task"], record["peer"]))
+        rows += judge(record, timeline.state(ms(record["t"] - started)).conditions, apps, ends)
     return rows, left_out

@@ -50,18 +50,15 @@ def probes(
     (across a scenario change or partition, or a kill or scale change of the round's peer, or not
     over by the run's end, when the stop takes the peers away mid-round: their lost echoes are no
     network's loss)."""
-    timelines = {
-        service["config"]["network"]: Timeline(service["config"]["netem"], service["config"]["scenario"])
-        for service in stack_model["services"]
-        if service["role"] == "gateway"
-    }
+    gateways = [service["config"] for service in stack_model["services"] if service["role"] == "gateway"]
     return probe_results(
         _records(bundle, "probes"),
-        timelines,
+        {gateway["network"]: Timeline(gateway["netem"], gateway["scenario"]) for gateway in gateways},
         None if started is None else _unix(started),
         _unix(ended),
         _records(bundle, "traffic"),
         faults,
+        {gateway["network"]: {link["service"]: link for link in gateway["links"]} for gateway in gateways},
     )
 
 

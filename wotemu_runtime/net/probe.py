@@ -8,10 +8,16 @@ app's request and reply do. The first round runs before the prober's own app sta
 round per period, by whichever task takes the expired lease first, so a killed prober costs no
 round. What a round measured is a `probes` record; judging it against the configured conditions
 happens when run.json is written (control/probes.py), against the conditions the stack was given.
+
+Each direction has its own one-way delay too (an access link's up and down differ): the request
+carries its send time, and the echo its peer's receipt and reply times, all from the wall clock,
+receipts as the kernel stamped them. They are one clock only when prober and peer share a swarm
+node, which the record says (`host`, `peer_host`).
 """
 
 import json
 import logging
+import os
 import select
 import socket
 import struct
@@ -26,8 +32,16 @@ from wotemu_runtime.contract.ports import PORTS
 
 log = logging.getLogger(__name__)
 
-PAYLOAD = struct.Struct("!QQ16x")  # sequence number, send time (ns); padded to 32 bytes
+# Sequence number, send time (monotonic ns, for the round trip), then wall-clock ns for each way:
+# the request's send, the peer's receipt and the peer's reply; the responder fills in the last two.
+PAYLOAD = struct.Struct("!QQQQQ")
+STAMPS = struct.Struct("!QQ")  # the responder's part: the last 16 bytes
 PACKET_BYTES = 20 + 8 + PAYLOAD.size  # the IP packet of one request: IPv4 and UDP headers, payload
+# The kernel's receipt time of each datagram (Linux SO_TIMESTAMPNS; Python's socket module does not
+# name it): a busy process reads its socket late, and that delay must not count as the network's.
+SO_TIMESTAMPNS = 35
+TIMESPEC = struct.Struct("@qq")
+ANCILLARY = socket.CMSG_SPACE(TIMESPEC.size)
 MIN_INTERVAL_S = 0.01  # at most 100 requests a second
 RATE_SHARE = 0.02  # and never more than 2 % of a network's configured rate
 MAX_ROUND_S = 10.0  # a round sends for 10 s at most, whatever the pacing
@@ -42,11 +56,28 @@ def interval_s(rate_bps: int | None) -> float:
     return max(MIN_INTERVAL_S, 2 * PACKET_BYTES * 8 / (RATE_SHARE * rate_bps))
 
 
+def timestamped_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    return sock
+
+
+def receive(sock: socket.socket) -> tuple[bytes, int, tuple]:
+    """A datagram, the wall-clock ns the kernel received it at, and its sender."""
+    data, ancillary, _, sender = sock.recvmsg(2048, ANCILLARY)
+    for level, kind, value in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
+            seconds, nanoseconds = TIMESPEC.unpack_from(value)
+            return data, seconds * 1_000_000_000 + nanoseconds, sender
+    return data, time.time_ns(), sender
+
+
 class Responder:
-    """Echoes every datagram on the probe port back to its sender, from a thread, until close()."""
+    """Echoes every datagram on the probe port back to its sender, from a thread, until close();
+    a probe request with its receipt and reply times filled in."""
 
     def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = timestamped_socket()
         self.sock.bind(("0.0.0.0", PORTS["probe"]))
         self._thread = threading.Thread(target=self._run, name="probe-responder", daemon=True)
         self._thread.start()
@@ -54,7 +85,9 @@ class Responder:
     def _run(self) -> None:
         while True:
             try:
-                data, sender = self.sock.recvfrom(2048)
+                data, received, sender = receive(self.sock)
+                if len(data) == PAYLOAD.size:
+                    data = data[: -STAMPS.size] + STAMPS.pack(received, time.time_ns())
                 self.sock.sendto(data, sender)
             except OSError:  # closed
                 return
@@ -65,14 +98,17 @@ class Responder:
 
 def measure(
     source: str, peer: str, packets: int, interval: float, stop: threading.Event
-) -> tuple[int, list[float]]:
-    """Send up to `packets` paced echo requests from `source` to `peer`; (sent, round trips in ms).
+) -> tuple[int, list[tuple[float, float, float]]]:
+    """Send up to `packets` paced echo requests from `source` to `peer`; (sent, the answered
+    requests' (round trip, forward, back) in ms). Forward and back are wall-clock differences
+    across two processes, from each send to the kernel's receipt (neither end's scheduling delay
+    counts): one-way delays when both run on one host.
 
     Each request's first echo counts (duplicates are left out); the list is in send order. Ends
     early when `stop` is set (the node is stopping)."""
     packets = min(packets, max(1, int(MAX_ROUND_S / interval)))
-    rtts: dict[int, float] = {}
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+    answers: dict[int, tuple[float, float, float]] = {}
+    with timestamped_socket() as sock:
         sock.bind((source, 0))
         start = time.monotonic()
         sent = 0
@@ -80,23 +116,32 @@ def measure(
         while (deadline is None or time.monotonic() < deadline) and not stop.is_set():
             now = time.monotonic()
             if sent < packets and now >= start + sent * interval:
-                sock.sendto(PAYLOAD.pack(sent, time.monotonic_ns()), (peer, PORTS["probe"]))
+                request = PAYLOAD.pack(sent, time.monotonic_ns(), time.time_ns(), 0, 0)
+                sock.sendto(request, (peer, PORTS["probe"]))
                 sent += 1
                 if sent == packets:
                     deadline = time.monotonic() + DRAIN_MIN_S
                 continue
             wake = start + sent * interval if sent < packets else deadline
             if select.select([sock], [], [], max(0.0, wake - now))[0]:
-                data = sock.recv(2048)
+                data, arrived_wall, _ = receive(sock)
                 arrived = time.monotonic_ns()
                 if len(data) == PAYLOAD.size:
-                    seq, sent_ns = PAYLOAD.unpack(data)
-                    rtts.setdefault(seq, (arrived - sent_ns) / 1e6)
+                    seq, sent_ns, sent_wall, received_wall, replied_wall = PAYLOAD.unpack(data)
+                    answers.setdefault(
+                        seq,
+                        (
+                            (arrived - sent_ns) / 1e6,
+                            (received_wall - sent_wall) / 1e6,
+                            (arrived_wall - replied_wall) / 1e6,
+                        ),
+                    )
                     if deadline is not None:  # stragglers: wait 3 times the slowest round trip seen
-                        deadline = max(deadline, time.monotonic() + 3 * max(rtts.values()) / 1e3)
-                if sent == packets and len(rtts) == sent:
+                        slowest = max(answer[0] for answer in answers.values())
+                        deadline = max(deadline, time.monotonic() + 3 * slowest / 1e3)
+                if sent == packets and len(answers) == sent:
                     break
-    return sent, [rtts[seq] for seq in sorted(rtts)]
+    return sent, [answers[seq] for seq in sorted(answers)]
 
 
 class Probes:
@@ -110,6 +155,7 @@ class Probes:
         self.tick = self.period / TICKS_PER_PERIOD
         self.packets = config["probes"]["packets"]
         self.task = task_name()
+        self.host = os.environ.get("WOTEMU_SWARM_NODE")  # the stack sets it: the swarm node's hostname
         self.responder = Responder()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="probes", daemon=True)
@@ -133,19 +179,20 @@ class Probes:
                 log.warning("probe of %s skipped: %s", network, ex)
 
     def _offer(self, network: str) -> None:
-        entry = json.dumps({"address": self.addresses[network], "t": time.time()})
+        entry = json.dumps({"address": self.addresses[network], "host": self.host, "t": time.time()})
         self.client.hset(keys.probe_peers(self.config["run_id"], network), self.task, entry)
 
-    def _peers(self, network: str) -> list[tuple[str, str, float]]:
-        """(task, address, offered at) of the other tasks offering on `network`, most recent first."""
+    def _peers(self, network: str) -> list[tuple[str, dict]]:
+        """(task, its entry: address, host, offered at `t`) of the other tasks offering on `network`,
+        most recent first."""
         fresh_after = time.time() - (3 * self.tick if self.period else float("inf"))
         entries = self.client.hgetall(keys.probe_peers(self.config["run_id"], network))
         found = []
         for task, raw in entries.items():
             entry = json.loads(raw)
             if task.decode() != self.task and entry["t"] >= fresh_after:
-                found.append((task.decode(), entry["address"], entry["t"]))
-        return sorted(found, key=lambda peer: peer[2], reverse=True)
+                found.append((task.decode(), entry))
+        return sorted(found, key=lambda peer: peer[1]["t"], reverse=True)
 
     def _gone(self, network: str, task: str, offered: float) -> bool:
         """Whether `task` stopped offering itself: a live task refreshes its entry every tick (through
@@ -169,10 +216,12 @@ class Probes:
         ):
             return
         interval = self.intervals[network]
-        for task, address, offered in self._peers(network):
+        for task, peer in self._peers(network):
             began = time.monotonic()
-            sent, rtts = measure(self.addresses[network], address, self.packets, interval, self._stop)
-            if rtts or not self._gone(network, task, offered):
+            sent, answers = measure(
+                self.addresses[network], peer["address"], self.packets, interval, self._stop
+            )
+            if answers or not self._gone(network, task, peer["t"]):
                 break
             # Killed since it last offered: its silence says nothing about the network.
             self.client.hdel(keys.probe_peers(self.config["run_id"], network), task)
@@ -187,13 +236,18 @@ class Probes:
             round=number,
             peer=task,
             sent=sent,
-            received=len(rtts),
+            received=len(answers),
             bytes_sent=sent * PACKET_BYTES,
             packet_bytes=PACKET_BYTES,
             interval_s=interval,
-            rtt_ms=[round(rtt, 4) for rtt in rtts],
+            host=self.host,
+            peer_host=peer.get("host"),
+            **{
+                name: [round(answer[i], 4) for answer in answers]
+                for i, name in enumerate(("rtt_ms", "forward_ms", "back_ms"))
+            },
         )
-        log.info("probe round %d of %s with %s: %d/%d answered", number, network, task, len(rtts), sent)
+        log.info("probe round %d of %s with %s: %d/%d answered", number, network, task, len(answers), sent)
 
     def stop(self) -> None:
         self._stop.set()
