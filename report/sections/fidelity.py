@@ -11,7 +11,9 @@ them. The expected latency per binding is a model of the round trips each call n
 * MQTT: 2 RTT: request and reply each go through the broker (four crossings), on open connections.
 
 plus the serialisation of the call's bytes at the network's rate (both directions share it): the
-bytes per call are the gateway's counted bytes of the protocol over the calls made with it.
+bytes per call are the gateway's counted bytes of the protocol over the calls made with it. A
+round trip crosses the network twice, and the access links (run.json's `links`) of the consumer
+and of the server its `servient_host` names, each both ways.
 """
 
 import pandas as pd
@@ -26,8 +28,8 @@ SATURATED_SHARE = 0.9  # the run's containers used ≥ 90 % of the host's cores
 
 
 def probe_rows(bundle: Bundle) -> pd.DataFrame:
-    columns = ["network", "round", "parameter", "target", "measured", "interval", "tolerance", "pass",
-               "sent", "received", "bytes_sent", "note"]  # fmt: skip
+    columns = ["network", "round", "parameter", "configured", "target", "measured", "interval", "tolerance",
+               "pass", "sent", "received", "bytes_sent", "note"]  # fmt: skip
     return pd.DataFrame(bundle.run.get("probes") or [], columns=columns)
 
 
@@ -58,13 +60,25 @@ def left_out(bundle: Bundle) -> str | None:
     )
 
 
+def _servient_host(spec: dict) -> str:
+    return str(((spec.get("app") or {}).get("params") or {}).get("servient_host", ""))
+
+
 def _network_of(spec: dict) -> str | None:
     """The network a node's calls cross: its only one, or the one its `servient_host` alias names."""
     networks = spec.get("networks") or []
     if len(networks) == 1:
         return networks[0]
-    host = str(((spec.get("app") or {}).get("params") or {}).get("servient_host", ""))
+    host = _servient_host(spec)
     return next((net for net in networks if host.endswith(f".{net}")), None)
+
+
+def _links_ms(bundle: Bundle, spec: dict, network: str) -> float:
+    """The configured delay one round trip of a node's calls adds on access links: its own link's
+    two ways and those of the server its `servient_host` names (`<node>.<network>`), on `network`."""
+    linked = (bundle.run.get("links") or {}).get(network, {})
+    ends = (spec["name"], _servient_host(spec).split(".")[0])
+    return sum(linked[end][way]["delay_ms"] for end in ends if end in linked for way in ("up", "down"))
 
 
 def _bytes_per_call(bundle: Bundle, calls: pd.DataFrame) -> dict[tuple[str, str], float]:
@@ -83,6 +97,18 @@ def _bytes_per_call(bundle: Bundle, calls: pd.DataFrame) -> dict[tuple[str, str]
     }
 
 
+def _probed_network_ms(probes: pd.DataFrame, conditions: dict[str, dict]) -> pd.Series:
+    """Per network, the probes' median one-way delay of the network itself: a round's pair may have
+    had access links, whose configured share of its path (`configured` less the network's delay)
+    is taken off, so that the links of the node at hand are added instead."""
+    rounds = probes[(probes["parameter"] == "delay_ms") & probes["network"].isin(list(conditions))]
+    if rounds.empty:
+        return pd.Series(dtype=float)
+    network_delay = rounds["network"].map(lambda net: conditions[net].get("delay_ms") or 0)
+    on_links = rounds["configured"].fillna(network_delay) - network_delay
+    return (rounds["measured"] - on_links).groupby(rounds["network"]).median()
+
+
 def expected_latency(bundle: Bundle) -> pd.DataFrame:
     """Per consumer service and binding: expected latency from the configured conditions (and from
     the probes' measured round trip), against the observed median."""
@@ -91,7 +117,8 @@ def expected_latency(bundle: Bundle) -> pd.DataFrame:
     frame = bundle.tables["interactions"]
     topology = bundle.run.get("topology") or {}
     conditions = {net: g.get("netem") or {} for net, g in bundle.run["gateways"].items()}
-    nodes = {n["name"]: _network_of(n) for n in topology.get("nodes") or []}
+    specs = {n["name"]: n for n in topology.get("nodes") or []}
+    nodes = {name: _network_of(spec) for name, spec in specs.items()}
     calls = frame[(frame["side"] == "consumer") & frame["ok"]].astype({"service": str, "protocol": str})
     if calls.empty or not conditions:
         return pd.DataFrame(columns=columns)
@@ -99,16 +126,17 @@ def expected_latency(bundle: Bundle) -> pd.DataFrame:
     calls = calls[calls["network"].isin(list(conditions)) & calls["protocol"].isin(list(ROUND_TRIPS))]
     per_call = _bytes_per_call(bundle, calls)
     probes = probe_rows(bundle)
-    probed = probes[probes["parameter"] == "delay_ms"].groupby("network")["measured"].median()
+    probed = _probed_network_ms(probes, conditions)
     rows = []
     for (service, protocol, network), group in calls.groupby(["service", "protocol", "network"]):
         netem = conditions[network]
         rate = netem.get("rate_bps")
         serialisation = per_call.get((network, protocol), 0) * 8 / rate * 1e3 if rate else 0.0
         trips = ROUND_TRIPS[protocol]
-        expected = trips * 2 * (netem.get("delay_ms") or 0) + serialisation
+        links = _links_ms(bundle, specs[service], network)
+        expected = trips * (2 * (netem.get("delay_ms") or 0) + links) + serialisation
         observed = group["latency_s"].median() * 1e3
-        from_probe = trips * 2 * probed[network] + serialisation if network in probed else None
+        from_probe = trips * (2 * probed[network] + links) + serialisation if network in probed else None
         rows.append((service, protocol, network, trips, expected, from_probe, observed, observed - expected,
                      len(group)))  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
@@ -195,7 +223,9 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
                 "network's own, or its scenario's) give this probe's packet train under netem's rules "
                 "(with a rate, a packet waits for the one before it, so jitter raises the median above "
                 "the configured delay), within max(2 %, 0.5 ms) of the measured median's 95 % interval; "
-                "loss: inside its 95 % interval. A blank verdict is no verdict."
+                "loss: inside its 95 % interval. Where the two tasks share a host (one clock), each way "
+                "is judged too (forward: the request's, back: the echo's); access links on the path count "
+                "in its configured delay and target. A blank verdict is no verdict."
             ),
             table(
                 probes,
@@ -204,6 +234,7 @@ def build(bundle: Bundle, axis: TimeAxis) -> Section:
                     "network": ("network", fmt_text),
                     "round": ("round", fmt_int),
                     "parameter": ("parameter", fmt_text),
+                    "configured": ("configured (ms)", fmt_text),
                     "target": ("target", fmt_text),
                     "measured": ("measured", fmt_text),
                     "interval": ("95 % interval", fmt_text),

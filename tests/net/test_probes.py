@@ -21,6 +21,7 @@ from wotemu_runtime.control.probes import (
     probe_results,
     wilson,
 )
+from wotemu_runtime.control import runinfo
 from wotemu_runtime.control.runinfo import probes
 from wotemu_runtime.net.probe import PACKET_BYTES, Responder, interval_s, measure
 from wotemu_runtime.net.timeline import Timeline
@@ -261,3 +262,13 @@ def test_a_round_whose_peer_a_kill_or_a_scale_took_away_is_left_out():
 def test_a_run_whose_window_never_opened_is_judged_against_its_networks_own_conditions():
     rows, left_out = probe_results([_at(30, 20.0)], {"lan": Timeline(BASE, SCENARIO)}, None, ENDED)
     assert left_out == [] and all(r["pass"] for r in rows)  # no action ran: the step never came
+
+
+def test_run_json_keeps_each_networks_access_links_as_the_gateway_had_them():
+    link = {"node": "sensor", "service": "s_sensor", "up": {**DEFAULTS, "delay_ms": 30.0}, "down": DEFAULTS}
+    model = {"services": [
+        {"role": "gateway", "config": {"network": "cell", "links": [link]}},
+        {"role": "gateway", "config": {"network": "lan", "links": []}},
+        {"role": "node", "config": {}},
+    ]}  # fmt: skip
+    assert runinfo.links(model) == {"cell": {"sensor": {"up": link["up"], "down": DEFAULTS}}}

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from report.bundle import load
+from report.sections.fidelity import expected_latency
 from report.sections.interactions import ROWS_SHOWN
 from tests.report.htmltables import number, records, tables
 
@@ -255,3 +257,18 @@ def test_expected_latency_covers_every_binding_the_consumers_used(bundle_dir, re
         assert row["observed_p50_ms"] == pytest.approx(mine["latency_s"].median() * 1000, rel=1e-9)
         assert row["calls"] == len(mine)
     assert len(records(page["expected-latency"])) == len(rows)
+
+
+def test_expected_latency_adds_the_access_links_of_consumer_and_server(bundle):
+    """The reader calls server.cell: its round trips cross its own link and the server's, both ways."""
+    before = expected_latency(load(bundle)).set_index(["service", "protocol"])
+    run = json.loads((bundle / "run.json").read_text())
+    run["links"] = {"cell": {"reader": {"up": {"delay_ms": 20.0}, "down": {"delay_ms": 30.0}},
+                             "server": {"up": {"delay_ms": 5.0}, "down": {"delay_ms": 5.0}}}}  # fmt: skip
+    (bundle / "run.json").write_text(json.dumps(run))
+    after = expected_latency(load(bundle)).set_index(["service", "protocol"])
+    added = (after["expected_ms"] - before["expected_ms"]).round(6)
+    trips = after["round_trips"]
+    readers = added.index.get_level_values("service") == "reader"
+    assert readers.any() and (added[readers] == 60.0 * trips[readers]).all()
+    assert (added[~readers] == 0).all()  # the writer calls server.wifi: no link there

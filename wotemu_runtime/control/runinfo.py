@@ -62,6 +62,17 @@ def probes(
     )
 
 
+def links(stack_model: dict) -> dict[str, dict[str, dict]]:
+    """Each network's access links as its gateway was given them: {network: {node: {up, down}}}."""
+    return {
+        service["config"]["network"]: {
+            link["node"]: {"up": link["up"], "down": link["down"]} for link in service["config"]["links"]
+        }
+        for service in stack_model["services"]
+        if service["role"] == "gateway" and service["config"]["links"]
+    }
+
+
 def drops(bundle: Path) -> dict[str, int]:
     return total_drops(_records(bundle, "drops"))
 
@@ -141,6 +152,7 @@ def run_info(
         "ended_at": ended,
         "stopped_at": stopped_at,
         "gateways": gateways(path),
+        "links": links(stack_model),
         "probes": judged,
         # Probe rounds with no verdict ({"network", "round", "t", "why"}).
         "probes_left_out": left_out,
