@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from wotemu_runtime.contract.conditions import DEFAULTS, one_way_loss
+from wotemu_runtime.control import runinfo
 from wotemu_runtime.control.probes import (
     ACROSS_A_CHANGE,
     ACROSS_A_FAULT,
@@ -21,7 +22,6 @@ from wotemu_runtime.control.probes import (
     probe_results,
     wilson,
 )
-from wotemu_runtime.control import runinfo
 from wotemu_runtime.control.runinfo import probes
 from wotemu_runtime.net.probe import PACKET_BYTES, Responder, interval_s, measure
 from wotemu_runtime.net.timeline import Timeline
