@@ -18,10 +18,10 @@ yet tight enough to catch a wrong unit, a missing direction or a misplaced qdisc
   delay) within 7 points of 25 %: load only adds delay, which hides skips (the bench's goal is the
   binomial interval, about 2.5 points, and a loaded host misses it by 2-7 points).
 * scenario (changed live on the running gateway): the delay step within 5 % of its change, every
-  probe lost while B is cut off (from when the gateway applied the cut) and answered after, each change of conditions applied within
-  100 ms of its time, and each partition change too on the host. In UML a partition change waits
-  for one iptables-restore, a process start under UML's ptrace (120-300 ms, more under load):
-  recorded, not judged there.
+  probe lost while B is cut off (from when the gateway applied the cut) and answered after, each
+  change of conditions applied within 100 ms of its time, and each partition change too on the
+  host. In UML a partition change waits for one iptables-restore, a process start under UML's
+  ptrace (120-300 ms, more under load): recorded, not judged there.
 """
 
 import pytest

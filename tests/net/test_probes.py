@@ -48,9 +48,10 @@ def test_echoes_come_back_paced_and_bounded_with_each_way_timed():
     assert sent == 20 and len(answers) == 20
     for rtt, forward, back in answers:
         assert 0 < rtt < 50
-        # One host, one wall clock: the two ways add up to the round trip but for the peer's time
-        # between receipt and reply, and the prober's in reading the echo.
-        assert forward >= 0 and back >= 0 and rtt - 1.0 < forward + back <= rtt
+        # One host, one wall clock: the two ways add up to the round trip less the peer's time between
+        # receipt and reply and the prober's in reading the echo (the kernel stamps each arrival;
+        # how late a busy process reads it depends on the load, so no lower bound is set).
+        assert forward >= 0 and back >= 0 and forward + back <= rtt
 
 
 def test_pacing_keeps_under_two_percent_of_the_rate():
