@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 QUEUE_NUM = 0  # queue numbers are per network namespace: one gateway per container
 PR_SET_TIMERSLACK = 29
 IDLE_WAIT_S = 0.2  # how long the loop sleeps when nothing is held (it wakes on new packets anyway)
+# The loop wakes this long before a release and polls until it is due: a timer's wake-up comes
+# 0.1-0.3 ms late on a busy host, and every crossing of every packet would add it to the delay.
+SPIN_S = 0.0003
 NETWORK = "network"  # the stage of the network's own model (the one in force when a packet enters it)
 
 
@@ -156,7 +159,7 @@ class UserspaceShaper(Shaper):
         while not self._stop.is_set():
             wait = IDLE_WAIT_S
             if self._held:
-                wait = max(0.0, (self._held[0][0] - time.monotonic_ns()) / 1e9)
+                wait = max(0.0, (self._held[0][0] - time.monotonic_ns()) / 1e9 - SPIN_S)
             if select.select([fd], [], [], wait)[0]:
                 self._queue.run(block=False)  # reads everything pending, calling _on_packet
             now = time.monotonic_ns()
