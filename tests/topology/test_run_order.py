@@ -36,7 +36,8 @@ def test_each_node_reaches_the_broker_by_its_name_on_a_shared_network():
 
 
 def test_the_stop_takes_consumers_down_before_what_they_consume():
-    assert model("quickstart")["stop_waves"] == [["reader"], ["server"], ["gw_cell"]]
+    # The server needs no gateway to stop: it goes with it. The mishmash's last nodes use its broker.
+    assert model("quickstart")["stop_waves"] == [["reader"], ["server", "gw_cell"]]
     assert model("mishmash")["stop_waves"] == [
         ["reader", "subscriber", "caller", "flaky", "server"],
         ["clock", "worker"],
@@ -48,7 +49,7 @@ def test_each_stop_wave_scales_its_services_and_the_ones_before_to_zero():
     quickstart = model("quickstart")
     replicas = {s["name"]: s["replicas"] for s in stopped(quickstart, 1)["services"]}
     assert replicas == {"redis": 1, "gw_cell": 1, "server": 1, "reader": 0}
-    replicas = {s["name"]: s["replicas"] for s in stopped(quickstart, 3)["services"]}
+    replicas = {s["name"]: s["replicas"] for s in stopped(quickstart, 2)["services"]}
     assert replicas == {"redis": 1, "gw_cell": 0, "server": 0, "reader": 0}  # the store stays for the export
 
 

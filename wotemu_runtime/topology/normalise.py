@@ -434,7 +434,8 @@ def _stop_waves(topology: Topology) -> list[list[str]]:
 
     A node consumes the node its built-in app's `servient_host` names; each wave holds the nodes
     that no node still running consumes (a cycle goes down in one wave), and the brokers and
-    gateways go last, so that no interaction fails because the stop took its peer away first.
+    gateways go last (with the last nodes when none of those uses a broker), so that no
+    interaction fails because the stop took its peer away first.
     """
     consumes = {
         node.name: {str(node.app.params.get("servient_host", "")).partition(".")[0]}
@@ -446,7 +447,17 @@ def _stop_waves(topology: Topology) -> list[list[str]]:
         wave = [name for name in running if name not in consumed] or running
         waves.append(wave)
         running = [name for name in running if name not in wave]
-    return [*waves, [b.name for b in topology.brokers] + [gateway_name(n.name) for n in topology.networks]]
+    last = [b.name for b in topology.brokers] + [gateway_name(n.name) for n in topology.networks]
+    # A node needs no gateway to stop (it flushes to the store over the control network): the last
+    # nodes go down with the gateways, unless one of them still talks to a broker.
+    nodes = {node.name: node for node in topology.nodes}
+    if waves and not any(_uses_broker(nodes[name]) for name in waves[-1]):
+        return [*waves[:-1], waves[-1] + last]
+    return [*waves, last]
+
+
+def _uses_broker(node) -> bool:
+    return node.broker is not None or "mqtt" in node.app.protocols
 
 
 def stopped(stack_model: dict, waves: int) -> dict:
@@ -459,7 +470,7 @@ def stopped(stack_model: dict, waves: int) -> dict:
 
 def _broker_of(node, brokers: dict, topology: Topology) -> service.BrokerAddress | None:
     """The broker a node uses, addressed on a network they share (validation ensured one exists)."""
-    if node.broker is None and "mqtt" not in node.app.protocols:
+    if not _uses_broker(node):
         return None
     broker = brokers[node.broker] if node.broker else topology.brokers[0]
     network = next(net for net in node.networks if net in broker.networks)
