@@ -38,6 +38,10 @@ def test_a_fresh_directory_is_made_private(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:]
     for path in (tmp_path / "wotemu", tmp_path / "wotemu" / "s", tmp_path / "wotemu" / "s" / "configs"):
         assert path.is_dir() and oct(path.stat().st_mode & 0o777) == "0o700", path
+    (tmp_path / "wotemu" / "s").chmod(0o755)
+    assert "changed=1" in make_dirs(tmp_path, tmp_path / "wotemu").stdout  # made private again
+    assert oct((tmp_path / "wotemu" / "s").stat().st_mode & 0o777) == "0o700"
+    assert "changed=0" in make_dirs(tmp_path, tmp_path / "wotemu").stdout  # then nothing to do
 
 
 def test_a_symlink_or_a_foreign_directory_is_refused_untouched(tmp_path):
