@@ -9,7 +9,9 @@ raised, re-raised here) and exits before the app starts.
 
 import os
 import pickle
+import select
 import signal
+import time
 import traceback
 
 
@@ -17,15 +19,36 @@ class ChildFailed(Exception):
     """The child died without an answer, or raised an exception that cannot cross the pipe."""
 
 
-def in_forked_child(func, *args):
-    """`func(*args)` in a forked child: its return value, or its exception raised here."""
+class ChildTimeout(ChildFailed):
+    """The child did not answer in time (and was killed)."""
+
+
+def in_forked_child(func, *args, timeout: float | None = None):
+    """`func(*args)` in a forked child: its return value, or its exception raised here.
+
+    A child forked from a process with threads may inherit a lock another thread held at the fork
+    and wait for it forever: with a `timeout`, a child that has not answered by then is killed and
+    ChildTimeout raised, so that the caller can try again or fail, rather than hang.
+    """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         _answer(read_fd, write_fd, func, args)
     os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        answer = pipe.read()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    chunks = []
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        while True:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0)
+            if not select.select([pipe], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise ChildTimeout(f"{func.__qualname__} in a forked child: no answer within {timeout:g} s")
+            chunk = pipe.read(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    answer = b"".join(chunks)
     _, status = os.waitpid(pid, 0)
     if not answer:
         raise ChildFailed(f"{func.__qualname__} in a forked child: no answer (wait status {status})")

@@ -20,7 +20,7 @@ import time
 
 import redis
 
-from wotemu_runtime.forked import in_forked_child
+from wotemu_runtime.forked import ChildTimeout, in_forked_child
 from wotemu_runtime.net.iptables import delete_chain, delete_rule, ensure_chain, iptables
 from wotemu_runtime.net.links import Interface, find_interface
 from wotemu_runtime.net.ports import app_ports
@@ -34,6 +34,7 @@ RULE_PRIORITY = 100  # before the main table's rule (32766)
 CHAIN = "WOTEMU_MARK"
 WATCH_PERIOD_S = 2.0  # re-check gateway addresses this often: a new address is followed well within 10 s
 RTNH_F_ONLINK = 4  # the gateway is on the link even though the kernel has no route saying so
+INSTALL_TIMEOUT_S = 20  # finding the interfaces and installing the routes: well under a second
 
 
 class Redirection:
@@ -156,23 +157,28 @@ class _Nothing:
         pass
 
 
-def _install(config: dict, redis_client: redis.Redis, timeout: float) -> tuple[dict, dict, float]:
-    """Find the interfaces, wait for the gateways and install the routes (in a forked child).
-
-    Returns what the node carries on with: each network's interface and gateway address, and when
-    every gateway had announced itself."""
-    networks = config["networks"]
+def _install(config: dict, redis_client: redis.Redis, announcements: dict[str, dict]) -> tuple[dict, dict]:
+    """Find the interfaces and install the routes (in a forked child): each network's interface and
+    gateway address, which the node carries on with."""
     redirection = Redirection(
-        config, redis_client, {net["name"]: find_interface(net["subnet"]) for net in networks}
+        config, redis_client, {net["name"]: find_interface(net["subnet"]) for net in config["networks"]}
     )
-    announcements = wait_for_gateways(redis_client, config, [net["name"] for net in networks], timeout)
-    announced_at = time.time()
     try:
         redirection.install(announcements)
     except Exception:
         redirection.stop()
         raise
-    return redirection.interfaces, redirection.gateways, announced_at
+    return redirection.interfaces, redirection.gateways
+
+
+def _install_in_child(config: dict, redis_client: redis.Redis, announcements: dict[str, dict]):
+    """`_install` in a forked child, tried twice: a node once stood for minutes in a child that never
+    answered (a lock held at the fork by another thread, likely), and a second fork does not inherit it."""
+    try:
+        return in_forked_child(_install, config, redis_client, announcements, timeout=INSTALL_TIMEOUT_S)
+    except ChildTimeout as ex:
+        log.warning("%s; installing the routes once more", ex)
+    return in_forked_child(_install, config, redis_client, announcements, timeout=INSTALL_TIMEOUT_S)
 
 
 def start_redirection(
@@ -187,7 +193,10 @@ def start_redirection(
     """
     if not config.get("networks"):
         return _Nothing()
-    interfaces, gateways, announced_at = in_forked_child(_install, config, redis_client, timeout)
+    networks = [net["name"] for net in config["networks"]]
+    announcements = wait_for_gateways(redis_client, config, networks, timeout)
+    announced_at = time.time()
+    interfaces, gateways = _install_in_child(config, redis_client, announcements)
     redirection = Redirection(config, redis_client, interfaces)
     redirection.gateways, redirection.announced_at = gateways, announced_at
     redirection.watch()
