@@ -183,7 +183,12 @@ class Lab:
         self.redis.set(keys.window(RUN_ID), json.dumps({"started": started, "ends": ends}))
 
     def start_gateway(
-        self, netem: dict, timeout: float = GATEWAY_READY_S, scenario: list[dict] = (), links: list[dict] = (), **popen
+        self,
+        netem: dict,
+        timeout: float = GATEWAY_READY_S,
+        scenario: list[dict] = (),
+        links: list[dict] = (),
+        **popen,
     ) -> subprocess.Popen:
         """Run the real gateway and wait for its readiness key (set only once shaping is in place)."""
         path = self.config_file("gateway", self.gateway_config(netem, scenario, links))
