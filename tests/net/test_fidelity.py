@@ -1,7 +1,7 @@
 """The network conditions as measured through the real gateway, for both shaping backends.
 
 * netem: the fidelity plan inside user-mode Linux, whose kernel has sch_netem (one boot, about
-  3 min: every Python start is slow under UML's ptrace). UML has one CPU and a 100 Hz tick.
+  5 min: every Python start is slow under UML's ptrace). UML has one CPU and a 100 Hz tick.
 * userspace: the NFQUEUE shaper on the host kernel, in network namespaces (about 90 s).
 
 Tolerances are wider than the benchmark's goals (a loaded 2-core CI machine; UML's single CPU),
