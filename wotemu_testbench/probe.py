@@ -49,18 +49,17 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     last_sent = start
     first_echo = last_echo = None
     sent = 0
-    deadline = start + count * interval_s + tail_s
-    while True:
+    # The tail runs from the last probe really sent: a prober that fell behind its pace (a busy
+    # single-CPU UML) must not count the echoes of its late probes as lost.
+    while sent < count or time.monotonic() < last_sent + tail_s:
         now = time.monotonic()
         if sent < count and now >= start + sent * interval_s:
             sock.send(_PROBE.pack(sent, now) + padding)
             sent += 1
             last_sent = now
             continue
-        if now >= deadline:
-            break
-        next_send = start + sent * interval_s if sent < count else deadline
-        if not select.select([sock], [], [], max(0.0, min(next_send, deadline) - now))[0]:
+        wake = start + sent * interval_s if sent < count else last_sent + tail_s
+        if not select.select([sock], [], [], max(0.0, wake - now))[0]:
             continue
         try:
             data = sock.recv(65535)
