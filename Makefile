@@ -22,7 +22,7 @@ VENV_PATH := PATH=$(CURDIR)/$(VENV)/bin:$$PATH
 # The control machine: the venv with the orchestration and report packages, and the collections.
 setup: $(VENV)/.installed collections/.installed
 
-# Besides, the suite's tools and what its tests import (the userspace shaper's NetfilterQueue).
+# Besides, the suite's tools and what its tests import.
 setup-dev: setup $(VENV)/.installed-dev
 
 # Phony, so that they check on every run (a second of dpkg-query) without forcing a reinstall.
@@ -37,7 +37,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK) | system-control
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed | system-test
-	$(PIP) -e '.[control,gateway,dev]'
+	$(PIP) -e '.[control,dev]'
 	touch $@
 
 collections/.installed: tools/install_collections.py requirements.yml | $(VENV)/.installed

@@ -12,10 +12,8 @@ packages() {
     # The control venv: Python's venv module and pip's HTTPS.
     control) echo python3 python3-venv ca-certificates ;;
     # The suite's own tools (user-mode Linux with NetEm, the store and broker the node tests run,
-    # the report's browser, `vagrant validate`), and the C build of NetfilterQueue, which the test
-    # venv imports for the userspace shaper's tests.
-    test) echo user-mode-linux kmod iproute2 iptables redis-server mosquitto debootstrap chromium vagrant \
-               gcc libc6-dev python3-dev libnetfilter-queue-dev ;;
+    # the report's browser, `vagrant validate`).
+    test) echo user-mode-linux kmod iproute2 iptables redis-server mosquitto debootstrap chromium vagrant ;;
     *) echo "tools/system-packages.sh: unknown purpose '$1' (valid: control, test)" >&2; exit 2 ;;
   esac
 }

@@ -60,9 +60,8 @@ def test_image_build_is_idempotent(runtime_image):
 def test_image_runs_the_runtime(runtime_image):
     help_text = docker_run(runtime_image, "--help")
     assert "usage: wotemu" in help_text
-    imports = (
-        "import wotpy, pyroute2, netfilterqueue, redis, redis.asyncio, psutil, pydantic, yaml; print('ok')"
-    )
+    modules = "wotpy, pyroute2, redis, redis.asyncio, psutil, pydantic, yaml, wotemu_runtime.net.userspace"
+    imports = f"import {modules}; print('ok')"
     assert docker_run(runtime_image, "-c", imports, entrypoint="python3").strip() == "ok"
     tools = (
         "for c in tc iptables mosquitto redis-server; do command -v $c >/dev/null || echo missing $c; done"

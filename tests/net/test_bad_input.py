@@ -49,8 +49,8 @@ def test_nfqueue_unavailable(lab):
         [
             sys.executable,
             "-c",
-            "import netfilterqueue, sys, time\n"
-            "q = netfilterqueue.NetfilterQueue(); q.bind(0, print); print('bound', flush=True)\n"
+            "import time\nfrom wotemu_runtime.net.nfqueue import NfQueue\n"
+            "q = NfQueue(); q.bind(0, print); print('bound', flush=True)\n"
             "time.sleep(120)",
         ],
         stdout=subprocess.PIPE,

@@ -23,12 +23,11 @@ import threading
 import time
 from collections import Counter
 
-from netfilterqueue import NetfilterQueue
-
 from wotemu_runtime.net.access_links import AccessLinks
 from wotemu_runtime.net.distributions import load_table
 from wotemu_runtime.net.iptables import delete_rule, iptables
 from wotemu_runtime.net.links import Interface
+from wotemu_runtime.net.nfqueue import NfQueue
 from wotemu_runtime.net.packet_model import PacketModel
 from wotemu_runtime.net.shaping import Shaper, ShaperError
 
@@ -61,7 +60,7 @@ class UserspaceShaper(Shaper):
             "--queue-num",
             str(QUEUE_NUM),
         )
-        self._queue = NetfilterQueue()
+        self._queue = NfQueue()
         # heap of (release ns, sequence, packet, duplicate payload or None, stage, stages after it)
         self._held: list = []
         self._in_stage: Counter = Counter()  # packets held per stage: each queue's own limit
