@@ -24,6 +24,8 @@ def _http_server(config: dict, ports: dict):
 def _ws_server(config: dict, ports: dict):
     from wotpy.protocols.ws.server import WebsocketServer
 
+    wotpy_fixes.apply_ws_server()
+
     return WebsocketServer(port=ports["ws"])
 
 
@@ -50,6 +52,7 @@ SERVERS = {"http": _http_server, "ws": _ws_server, "coap": _coap_server, "mqtt":
 
 def build_servient(config: dict, writer) -> TimedServient:
     """A servient serving config["app"]["protocols"] and recording its interactions through `writer`."""
+    wotpy_fixes.apply_schemas()
     ports = {**PORTS, **config.get("ports", {})}
     servient = TimedServient(
         writer,
