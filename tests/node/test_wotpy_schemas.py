@@ -54,7 +54,9 @@ def test_the_same_error_as_jsonschema_validate():
 def test_a_thing_description_is_validated_in_well_under_a_millisecond_after_the_first(monkeypatch):
     ThingDescription(json.dumps(TD))
     checks = []
-    monkeypatch.setattr(jsonschema.Draft7Validator, "check_schema", classmethod(lambda cls, s: checks.append(s)))
+    monkeypatch.setattr(
+        jsonschema.Draft7Validator, "check_schema", classmethod(lambda cls, s: checks.append(s))
+    )
     start = time.perf_counter()
     for _ in range(20):
         ThingDescription(json.dumps(TD))
