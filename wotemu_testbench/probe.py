@@ -16,13 +16,18 @@ import struct
 import sys
 import time
 
+from wotemu_runtime.net.sockets import set_receive_buffer
+
+# Echoes a prober may have to hold while it catches up with its pace (a stalled CPU): thousands
+# of small datagrams. rmem_max caps SO_RCVBUF (UML's kernel: ~400 datagrams) unless we are root.
+PROBE_BUFFER = 16 << 20
 _PROBE = struct.Struct("!Id")  # sequence number, send time (monotonic)
 
 
 def echo(port: int) -> None:
     """Send every datagram back to where it came from, forever."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # a busy CPU must not drop probes here
+    set_receive_buffer(sock, PROBE_BUFFER)  # a busy CPU must not drop probes here
     sock.bind(("0.0.0.0", port))
     while True:
         data, peer = sock.recvfrom(65535)
@@ -38,7 +43,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     to the last.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    set_receive_buffer(sock, PROBE_BUFFER)
     sock.connect((host, port))
     padding = b"\0" * max(0, size - _PROBE.size)
     rtts: dict[int, float] = {}
@@ -50,32 +55,31 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
     first_echo = last_echo = None
     sent = 0
     # The tail runs from the last probe really sent: a prober that fell behind its pace (a busy
-    # single-CPU UML) must not count the echoes of its late probes as lost.
+    # single-CPU UML) must not count the echoes of its late probes as lost. Between two probes it
+    # reads every echo there is, even when it is behind, so that echoes never pile up unread.
     while sent < count or time.monotonic() < last_sent + tail_s:
         now = time.monotonic()
         if sent < count and now >= start + sent * interval_s:
             sock.send(_PROBE.pack(sent, now) + padding)
             sent += 1
             last_sent = now
-            continue
         wake = start + sent * interval_s if sent < count else last_sent + tail_s
-        if not select.select([sock], [], [], max(0.0, wake - now))[0]:
-            continue
-        try:
-            data = sock.recv(65535)
-        except ConnectionRefusedError:  # an ICMP error from a probe before the echo server was up
-            continue
-        seq, sent_at = _PROBE.unpack_from(data)
-        last_echo = time.monotonic()
-        first_echo = first_echo or last_echo
-        if seq in rtts:
-            duplicates += 1
-            continue
-        rtts[seq] = (time.monotonic() - sent_at) * 1000
-        sent_s[seq] = sent_at - start
-        if seq < highest:
-            reordered += 1
-        highest = max(highest, seq)
+        while select.select([sock], [], [], max(0.0, wake - time.monotonic()))[0]:
+            try:
+                data = sock.recv(65535)
+            except ConnectionRefusedError:  # an ICMP error from a probe before the echo server was up
+                continue
+            seq, sent_at = _PROBE.unpack_from(data)
+            last_echo = time.monotonic()
+            first_echo = first_echo or last_echo
+            if seq in rtts:
+                duplicates += 1
+                continue
+            rtts[seq] = (last_echo - sent_at) * 1000
+            sent_s[seq] = sent_at - start
+            if seq < highest:
+                reordered += 1
+            highest = max(highest, seq)
     return {
         "sent": count,
         "received": len(rtts),

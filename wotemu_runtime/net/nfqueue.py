@@ -13,9 +13,10 @@ import os
 import socket
 import struct
 
+from wotemu_runtime.net.sockets import set_receive_buffer
+
 NETLINK_NETFILTER = 12
 SOL_NETLINK = 270
-SO_RCVBUFFORCE = 33  # not in Python's socket module
 NETLINK_NO_ENOBUFS = 5
 NLMSG_ERROR = 2
 NLM_F_REQUEST, NLM_F_ACK = 1, 4
@@ -80,10 +81,7 @@ class NfQueue:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
         try:
             sock.bind((0, 0))
-            try:  # beyond net.core.rmem_max: the gateway has CAP_NET_ADMIN
-                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, SOCKET_BUFFER)
-            except PermissionError:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+            set_receive_buffer(sock, SOCKET_BUFFER)  # the gateway has CAP_NET_ADMIN: beyond rmem_max
             # A full socket buffer costs the packets the kernel could not queue, not an error on read.
             sock.setsockopt(SOL_NETLINK, NETLINK_NO_ENOBUFS, 1)
             self._sock, self._num, self._callback = sock, num, callback
