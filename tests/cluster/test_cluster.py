@@ -32,6 +32,8 @@ MANAGER, SMALL = "wtc-manager", ("wtc-small-1", "wtc-small-2")
 TOPOLOGY = ROOT / "topologies" / "cluster.yml"
 STACK = "cluster"
 KEPT_IMAGES = {"wtc-node:bookworm"}
+FOREIGN = "not-this-machine"
+FETCH_TASK = "Runtime image | Fetch the wheels of another architecture"
 
 
 def _host_state(client: docker.DockerClient) -> dict[str, list[str]]:
@@ -78,6 +80,10 @@ def _wotemu_run(results: Path, log: Path) -> subprocess.Popen:
                 "experiment_duration=30",
                 "-e",
                 f"experiment_results_dir={results}",
+                # The path of a builder whose architecture the control machine does not share (a
+                # Raspberry Pi's): its wheelhouse is published wheels fetched for it, nothing built.
+                "-e",
+                f"runtime_image_controller_arch={FOREIGN}",
             ],
             cwd=ROOT,
             stdout=out,
@@ -120,7 +126,12 @@ def finished_run(provisioned, tmp_path_factory):
     started = time.monotonic()
     bundle, output = _finish(_wotemu_run(results, log), log, results)
     print(f"three-node end-to-end run: {time.monotonic() - started:.0f} s wall")
-    return {"bundle": bundle, "output": output, "nodes": {t["task"]: t["node"] for t in _tasks(bundle)}}
+    return {
+        "bundle": bundle,
+        "output": output,
+        "nodes": {t["task"]: t["node"] for t in _tasks(bundle)},
+        "results": results,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +165,21 @@ def test_unsatisfiable_placement_fails_before_the_run(provisioned, tmp_path):
         assert f"{small}: arch=x86_64, cpu_class=small, cpus=1, mem_mb=1024" in message
     assert "nothing was deployed" in output
     assert _inner_docker(provisioned["client"], "service", "ls", "-q") == ""
+
+
+def test_the_image_was_built_as_for_a_foreign_builder(finished_run):
+    """Every node ran the image made the way a Raspberry Pi's is: every package of the lock (the
+    image's part of it) fetched as a published wheel, by the task that names any missing."""
+    events = [json.loads(f.read_text()) for f in finished_run["results"].rglob("job_events/*.json")]
+    fetched = [
+        e["event_data"]
+        for e in events
+        if e["event"] == "runner_on_ok" and e["event_data"]["task"] == FETCH_TASK
+    ]
+    assert [data["host"] for data in fetched] == [MANAGER], fetched
+    packages = {line.split("==")[0].lower() for line in fetched[0]["res"]["fetched"]}
+    assert {"cryptography", "pyroute2", "wotpy", "redis", "tornado"} <= packages, packages
+    assert len(packages) > 40
 
 
 def test_tasks_run_where_the_labels_say(finished_run):
