@@ -1,4 +1,4 @@
-"""Workarounds for wotpy 0.18.0 / aiocoap 0.4.17 (measured in notes/wotpy.md), applied once per process,
+"""Workarounds for wotpy 0.18.0 / aiocoap 0.4.17 (each measured on loopback), applied once per process,
 each binding's when the node first uses it (so a node never imports a binding it does not use).
 
 * WS and MQTT clients open a connection per call and, when closing it, poll their receive loops
