@@ -240,6 +240,11 @@ def evaluate(backend: str, results: list[dict]) -> list[dict]:
                 error_pct=100 * abs(measured - target) / target,
                 within_goal=lo <= survived <= hi,
                 shaper=shaper_drops(step["shaping"], target),
+                # A faithful shaper loses evenly over the run; a lab artefact (a path not ready yet,
+                # a burst) shows as a fifth that lost far more than the others.
+                lost_by_fifth=[
+                    sum(k * n // 5 <= seq < (k + 1) * n // 5 for seq in result["lost_seqs"]) for k in range(5)
+                ],
             )
         elif param == "rate":
             expected = target * 1e6 * l2_efficiency(result["acks"], result["segments"], MTU)

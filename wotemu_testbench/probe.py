@@ -37,7 +37,8 @@ def echo(port: int) -> None:
 def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: float) -> dict:
     """Send `count` probes at a fixed pace, collect echoes until `tail_s` after the last one.
 
-    Returns the round-trip times (ms, first echo of each probe), how many probes came back,
+    Returns the round-trip times (ms, first echo of each probe), how many probes came back and
+    the sequence numbers of those that did not,
     extra copies (duplicates), echoes that arrived after a later probe's (reordered), and the
     measured seconds from the first probe sent to the last sent, and from the first echo received
     to the last.
@@ -90,6 +91,7 @@ def rtt(host: str, port: int, count: int, interval_s: float, size: int, tail_s: 
         "rtt_ms": [rtts[seq] for seq in sorted(rtts)],
         "sent_s": [sent_s[seq] for seq in sorted(rtts)],  # when each left, in s after started_t
         "started_t": started_t,
+        "lost_seqs": [seq for seq in range(count) if seq not in rtts],
     }
 
 

@@ -222,3 +222,17 @@ def test_probe_sockets_hold_thousands_of_echoes_beyond_rmem_max():
     set_receive_buffer(sock, probe.PROBE_BUFFER)
     # Linux doubles the figure for its bookkeeping; the tests run as root (CAP_NET_ADMIN).
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) >= probe.PROBE_BUFFER
+
+
+def loss_step(lost_seqs: list[int], count: int = 5000, loss_pct: float = 1) -> dict:
+    result = {**rtt_result([BASE_MS] * (count - len(lost_seqs)), sent=count), "lost_seqs": lost_seqs}
+    shaping = {"packets": 2 * count - len(lost_seqs), "dropped": len(lost_seqs)}
+    return {"param": "loss", "target": loss_pct, "netem": {}, "result": result, "shaping": shaping}
+
+
+def test_a_loss_is_judged_by_its_survivors_and_located_by_fifth():
+    even = judged(loss_step(list(range(0, 5000, 50))))["loss"]  # 100 lost of 5000: 1 % per crossing
+    assert even["within_goal"] and even["lost_by_fifth"] == [20, 20, 20, 20, 20]
+    # 30 more, all at the start (a path not ready yet): a miss, and the fifths say where it was.
+    early = judged(loss_step(sorted({*range(30), *range(31, 5000, 50)})))["loss"]
+    assert not early["within_goal"] and early["lost_by_fifth"] == [50, 20, 20, 20, 20]
