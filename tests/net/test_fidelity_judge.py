@@ -141,11 +141,10 @@ def test_packets_per_second_come_from_the_measured_seconds_and_the_delay_bound()
     assert not late["ok"] and not judge_pps("userspace", [late], 40)["within_goal"]
 
 
-def test_a_prober_that_falls_behind_its_pace_still_counts_its_late_echoes(monkeypatch):
+def test_a_prober_that_falls_behind_its_pace_still_counts_its_late_echoes(monkeypatch, echo_process):
     """A prober behind its pace sends its last probes late; stopping at the scheduled end counts
     their echoes lost (the likely cause of a UML run that counted 3078 of a 1 % loss step's 5000
     probes lost): the tail must follow the last real send."""
-    echo = _echo_thread()
 
     class SlowSocket(socket.socket):
         def send(self, data, *flags):  # 5 ms a probe where the pace allows 1 ms
@@ -153,19 +152,9 @@ def test_a_prober_that_falls_behind_its_pace_still_counts_its_late_echoes(monkey
             return super().send(data, *flags)
 
     monkeypatch.setattr(socket, "socket", SlowSocket)
-    result = probe.rtt("127.0.0.1", echo.getsockname()[1], count=100, interval_s=0.001, size=64, tail_s=0.2)
+    result = probe.rtt("127.0.0.1", echo_process, count=100, interval_s=0.001, size=64, tail_s=0.2)
     assert result["send_s"] > 0.4  # it did fall behind: 100 probes were due within 0.1 s
     assert result["received"] == 100, result["received"]
-
-
-def _echo_thread() -> socket.socket:
-    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    set_receive_buffer(echo, probe.PROBE_BUFFER)
-    echo.bind(("127.0.0.1", 0))
-    threading.Thread(
-        target=lambda: [echo.sendto(*echo.recvfrom(2048)) for _ in iter(int, 1)], daemon=True
-    ).start()
-    return echo
 
 
 @pytest.fixture
