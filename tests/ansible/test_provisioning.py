@@ -17,14 +17,6 @@ def test_syntax_check(playbook):
     run_playbook(playbook, "--syntax-check")
 
 
-def test_ansible_lint_production_profile():
-    require_command("ansible-lint")
-    proc = subprocess.run(
-        ["ansible-lint", "--nocolor", "-f", "pep8"], cwd=ROOT, capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 def test_vagrantfile_validates():
     require_command("vagrant")
     proc = subprocess.run(
