@@ -12,7 +12,10 @@ happens when run.json is written (control/probes.py), against the conditions the
 Each direction has its own one-way delay too (an access link's up and down differ): the request
 carries its send time, and the echo its peer's receipt and reply times, all from the wall clock,
 receipts as the kernel stamped them. They are one clock only when prober and peer share a swarm
-node, which the record says (`host`, `peer_host`).
+node, which the record says (`host`, `peer_host`). The round trip is the network's: the echo's
+arrival less the request's send on the prober's clock, less the peer's turnaround (its reply less
+its receipt) on the peer's, so it needs no shared clock, and neither end's scheduling counts (a
+node's app holds the responder's thread up by a millisecond or more: that is not the network).
 """
 
 import json
@@ -32,9 +35,9 @@ from wotemu_runtime.contract.ports import PORTS
 
 log = logging.getLogger(__name__)
 
-# Sequence number, send time (monotonic ns, for the round trip), then wall-clock ns for each way:
-# the request's send, the peer's receipt and the peer's reply; the responder fills in the last two.
-PAYLOAD = struct.Struct("!QQQQQ")
+# Sequence number, then wall-clock ns: the request's send, the peer's receipt and the peer's reply;
+# the responder fills in the last two.
+PAYLOAD = struct.Struct("!QQQQ")
 STAMPS = struct.Struct("!QQ")  # the responder's part: the last 16 bytes
 PACKET_BYTES = 20 + 8 + PAYLOAD.size  # the IP packet of one request: IPv4 and UDP headers, payload
 # The kernel's receipt time of each datagram (Linux SO_TIMESTAMPNS; Python's socket module does not
@@ -102,7 +105,8 @@ def measure(
     """Send up to `packets` paced echo requests from `source` to `peer`; (sent, the answered
     requests' (round trip, forward, back) in ms). Forward and back are wall-clock differences
     across two processes, from each send to the kernel's receipt (neither end's scheduling delay
-    counts): one-way delays when both run on one host.
+    counts): one-way delays when both run on one host. The round trip is their sum computed on
+    each end's own clock (see the module's docstring): right across hosts too.
 
     Each request's first echo counts (duplicates are left out); the list is in send order. Ends
     early when `stop` is set (the node is stopping)."""
@@ -116,7 +120,7 @@ def measure(
         while (deadline is None or time.monotonic() < deadline) and not stop.is_set():
             now = time.monotonic()
             if sent < packets and now >= start + sent * interval:
-                request = PAYLOAD.pack(sent, time.monotonic_ns(), time.time_ns(), 0, 0)
+                request = PAYLOAD.pack(sent, time.time_ns(), 0, 0)
                 sock.sendto(request, (peer, PORTS["probe"]))
                 sent += 1
                 if sent == packets:
@@ -125,13 +129,13 @@ def measure(
             wake = start + sent * interval if sent < packets else deadline
             if select.select([sock], [], [], max(0.0, wake - now))[0]:
                 data, arrived_wall, _ = receive(sock)
-                arrived = time.monotonic_ns()
                 if len(data) == PAYLOAD.size:
-                    seq, sent_ns, sent_wall, received_wall, replied_wall = PAYLOAD.unpack(data)
+                    seq, sent_wall, received_wall, replied_wall = PAYLOAD.unpack(data)
+                    turnaround = replied_wall - received_wall
                     answers.setdefault(
                         seq,
                         (
-                            (arrived - sent_ns) / 1e6,
+                            (arrived_wall - sent_wall - turnaround) / 1e6,
                             (received_wall - sent_wall) / 1e6,
                             (arrived_wall - replied_wall) / 1e6,
                         ),
