@@ -4,6 +4,7 @@ import gzip
 import json
 import subprocess
 import sys
+import tarfile
 
 from wotemu_runtime.contract import keys
 from wotemu_runtime.metrics.export import KINDS, drops_totals, export_run
@@ -69,6 +70,27 @@ def test_export_command(config, redis_server, tmp_path):
     summary = json.loads(result.stdout)
     assert summary["records"]["lifecycle"] == 1 and summary["drops"] == {}
     assert len(read_jsonl_gz(out / "lifecycle.jsonl.gz")) == 1
+    # The stop's way: one tar to fetch, holding every table and nothing else beside it.
+    packed = tmp_path / "packed"
+    subprocess.run(
+        [sys.executable, "-m", "wotemu_runtime", "export", "--config", str(config_file), "--out", str(packed),
+         "--archive", "tables.tar"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert [p.name for p in packed.iterdir()] == ["tables.tar"]
+    with tarfile.open(packed / "tables.tar") as tar:
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    assert sorted(p.name for p in (tmp_path / "unpacked").iterdir()) == sorted(p.name for p in out.iterdir())
+    assert len(read_jsonl_gz(tmp_path / "unpacked" / "lifecycle.jsonl.gz")) == 1
+    # A store that cannot be read: exit 1, and no archive to fetch (the stop notes the records missing).
+    failed = tmp_path / "failed"
+    result = subprocess.run(
+        [sys.executable, "-m", "wotemu_runtime", "export", "--redis-host", "127.0.0.1", "--redis-port", "1",
+         "--run-id", config["run_id"], "--out", str(failed), "--archive", "tables.tar"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1 and "failed" in result.stderr, result.stderr
+    assert not (failed / "tables.tar").exists()
     # Without a service config: explicit store and run.
     result = subprocess.run(
         [

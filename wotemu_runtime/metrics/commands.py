@@ -48,7 +48,7 @@ def _export(args: argparse.Namespace) -> int:
 
     from wotemu_runtime.config import ConfigError
     from wotemu_runtime.metrics import store
-    from wotemu_runtime.metrics.export import drops_totals, export_run
+    from wotemu_runtime.metrics.export import archive_tables, drops_totals, export_run
 
     try:
         config = _export_config(args)
@@ -62,6 +62,9 @@ def _export(args: argparse.Namespace) -> int:
     except (redis.RedisError, OSError) as ex:
         log.error("export of run %s failed: %s", config["run_id"], ex)
         return 1
+    finally:
+        if args.archive and Path(args.out).is_dir():  # what was written, even when it failed part way
+            archive_tables(Path(args.out), args.archive)
     json.dump({"run_id": config["run_id"], "records": counts, "drops": drops}, sys.stdout, indent=2)
     print()
     return 0
@@ -82,6 +85,9 @@ def register(subparsers) -> None:
         help="write a run's records from Redis into <kind>.jsonl.gz files; prints the counts as JSON",
     )
     export.add_argument("--out", required=True, metavar="DIR", help="the run's results directory")
+    export.add_argument(
+        "--archive", metavar="NAME", help="put the tables into one tar, DIR/NAME, instead of loose files"
+    )
     export.add_argument("--config", metavar="FILE", help="service config JSON (default: the stack's)")
     export.add_argument("--redis-host", help="Redis host (with --run-id, no service config is needed)")
     export.add_argument("--redis-port", type=int, help="Redis port (default: the config's, else 6379)")

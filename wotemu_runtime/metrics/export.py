@@ -3,6 +3,7 @@
 import gzip
 import heapq
 import json
+import tarfile
 from pathlib import Path
 
 import redis
@@ -68,6 +69,21 @@ def export_run(client: redis.Redis, run_id: str, out_dir: Path) -> dict[str, int
         kind: export_kind(client, run_id, kind, out_dir / f"{kind}.jsonl.gz", streams.get(kind, []))
         for kind in kinds
     }
+
+
+def archive_tables(out_dir: Path, name: str) -> Path | None:
+    """Move the exported tables into one tar in `out_dir` (uncompressed: each is gzip already), so
+    that the control machine fetches one file, not one per kind; None when there is none."""
+    archive = out_dir / name
+    tables = sorted(out_dir.glob("*.jsonl.gz"))
+    if not tables:
+        return None
+    with tarfile.open(archive, "w") as tar:
+        for table in tables:
+            tar.add(table, arcname=table.name)
+    for table in tables:
+        table.unlink()
+    return archive
 
 
 def drops_totals(client: redis.Redis, run_id: str) -> dict[str, int]:
