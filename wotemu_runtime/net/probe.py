@@ -131,15 +131,9 @@ def measure(
                 data, arrived_wall, _ = receive(sock)
                 if len(data) == PAYLOAD.size:
                     seq, sent_wall, received_wall, replied_wall = PAYLOAD.unpack(data)
-                    turnaround = replied_wall - received_wall
-                    answers.setdefault(
-                        seq,
-                        (
-                            (arrived_wall - sent_wall - turnaround) / 1e6,
-                            (received_wall - sent_wall) / 1e6,
-                            (arrived_wall - replied_wall) / 1e6,
-                        ),
-                    )
+                    forward = (received_wall - sent_wall) / 1e6
+                    back = (arrived_wall - replied_wall) / 1e6
+                    answers.setdefault(seq, (forward + back, forward, back))
                     if deadline is not None:  # stragglers: wait 3 times the slowest round trip seen
                         slowest = max(answer[0] for answer in answers.values())
                         deadline = max(deadline, time.monotonic() + 3 * slowest / 1e3)
