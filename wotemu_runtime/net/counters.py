@@ -8,7 +8,7 @@ matches counts it and returns. The kernel does the counting, so nothing is lost 
 import re
 from collections import Counter
 
-from wotemu_runtime.net.iptables import delete_chain, delete_rule, ensure_chain, iptables
+from wotemu_runtime.net.iptables import iptables, remove_chain, restore_chain
 from wotemu_runtime.net.ports import app_ports
 
 CHAIN = "WOTEMU_COUNT"
@@ -24,15 +24,14 @@ class TrafficCounters:
         self.ports = app_ports(config)
 
     def install(self) -> None:
-        ensure_chain(CHAIN)
-        for direction, flag in (("request", "--dport"), ("response", "--sport")):
-            for protocol, transport, port in self.ports:
-                iptables(
-                    "-A", CHAIN, "-p", transport, flag, str(port), *_tag(protocol, direction), "-j", "RETURN"
-                )
-        iptables("-A", CHAIN, *_tag(*UNCLASSIFIED), "-j", "RETURN")
+        rules = [
+            ("-p", transport, flag, str(port), *_tag(protocol, direction), "-j", "RETURN")
+            for direction, flag in (("request", "--dport"), ("response", "--sport"))
+            for protocol, transport, port in self.ports
+        ]
+        rules.append((*_tag(*UNCLASSIFIED), "-j", "RETURN"))
         # First in FORWARD: counted as offered, before any shaper queues or drops the packet.
-        iptables("-I", *self.jump[:1], "1", *self.jump[1:])
+        restore_chain(CHAIN, rules, hook=("-I", self.jump[0], "1", *self.jump[1:]))
 
     def read(self) -> dict[tuple[str, str], tuple[int, int]]:
         """{(protocol, direction): (packets, bytes)} for every protocol and direction, zeros included."""
@@ -50,8 +49,7 @@ class TrafficCounters:
         return {key: (totals[key, "packets"], totals[key, "bytes"]) for key in sorted(keys)}
 
     def remove(self) -> None:
-        delete_rule(*self.jump)
-        delete_chain(CHAIN)
+        remove_chain(CHAIN, self.jump)
 
 
 def _tag(protocol: str, direction: str) -> tuple[str, ...]:

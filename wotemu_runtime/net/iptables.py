@@ -24,25 +24,50 @@ def iptables(*args: str, table: str = "filter") -> str:
     return done.stdout
 
 
-def restore_chain(chain: str, rules: list[tuple[str, ...]], table: str = "filter") -> None:
+def restore_chain(
+    chain: str, rules: list[tuple[str, ...]], table: str = "filter", hook: tuple[str, ...] = ()
+) -> None:
     """Replace the rules of `chain` in one atomic step: one iptables-restore, not one iptables per
-    rule (each call costs a process and a full table round trip). Declaring the chain flushes it;
-    --noflush leaves every other chain as it is."""
+    rule (each call costs a process and a full table round trip: under user-mode Linux's ptrace,
+    going from 22 calls to 4 took a gateway's start from 9-10 s to 5.3 s). Declaring the chain creates or flushes it; --noflush leaves
+    every other chain as it is. `hook`, a rule in another chain that jumps here (such as
+    `-I FORWARD 1 ... -j chain`), is added in the same step."""
     lines = [
-        f"*{table}",
         f":{chain} - [0:0]",
-        *(" ".join(("-A", chain, *rule)) for rule in rules),
-        "COMMIT",
-        "",
+        *(_restore_line(("-A", chain, *rule)) for rule in rules),
+        *([_restore_line(hook)] if hook else []),
     ]
+    _restore(table, lines, chain)
+
+
+def remove_chain(chain: str, hook: tuple[str, ...], table: str = "filter") -> None:
+    """Unhook `chain` (its `hook` rule, as `-C` names it) and delete it, in one iptables-restore; when
+    that is refused (either already gone, or hooked twice), step by step, absent being fine:
+    clean-up must not fail halfway."""
+    try:
+        _restore(table, [_restore_line(("-D", *hook)), f"-F {chain}", f"-X {chain}"], chain)
+    except IptablesError:
+        delete_rule(*hook, table=table)
+        delete_chain(chain, table=table)
+
+
+def _restore(table: str, lines: list[str], chain: str) -> None:
     try:
         done = subprocess.run(
-            ["iptables-restore", "-w", "--noflush"], input="\n".join(lines), capture_output=True, text=True
+            ["iptables-restore", "-w", "--noflush"],
+            input="\n".join([f"*{table}", *lines, "COMMIT", ""]),
+            capture_output=True,
+            text=True,
         )
     except FileNotFoundError as ex:
         raise IptablesError("iptables-restore is not installed (the runtime image ships it)") from ex
     if done.returncode != 0:
         raise IptablesError(f"iptables-restore of {chain}: {done.stderr.strip()}")
+
+
+def _restore_line(rule: tuple[str, ...]) -> str:
+    """A rule as iptables-restore reads it: a word with spaces (a comment) in double quotes."""
+    return " ".join(f'"{word}"' if " " in word else word for word in rule)
 
 
 def has_rule(*rule: str, table: str = "filter") -> bool:
@@ -51,14 +76,6 @@ def has_rule(*rule: str, table: str = "filter") -> bool:
     except IptablesError:
         return False
     return True
-
-
-def ensure_chain(chain: str, table: str = "filter") -> None:
-    """Create `chain` empty (flushing what a previous run of the process may have left)."""
-    if subprocess.run(["iptables", "-w", "-t", table, "-n", "-L", chain], capture_output=True).returncode:
-        iptables("-N", chain, table=table)
-    else:
-        iptables("-F", chain, table=table)
 
 
 def delete_rule(*rule: str, table: str = "filter") -> None:

@@ -8,7 +8,7 @@ together pass: they are cut off from the rest, not from each other.
 import logging
 import socket
 
-from wotemu_runtime.net.iptables import delete_chain, delete_rule, ensure_chain, iptables, restore_chain
+from wotemu_runtime.net.iptables import remove_chain, restore_chain
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,7 @@ class Partition:
 
     def install(self) -> None:
         """Before the counters' install: each inserts itself first in FORWARD."""
-        ensure_chain(CHAIN)
-        iptables("-I", self.jump[0], "1", *self.jump[1:])
+        restore_chain(CHAIN, [], hook=("-I", self.jump[0], "1", *self.jump[1:]))
 
     def cut_off(self, addresses: set[str]) -> None:
         """Cut exactly these addresses off (none: the network is whole again), in one atomic change."""
@@ -44,5 +43,4 @@ class Partition:
         restore_chain(CHAIN, rules)
 
     def remove(self) -> None:
-        delete_rule(*self.jump)
-        delete_chain(CHAIN)
+        remove_chain(CHAIN, self.jump)

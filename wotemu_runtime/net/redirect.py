@@ -21,7 +21,7 @@ import time
 import redis
 
 from wotemu_runtime.forked import ChildTimeout, in_forked_child
-from wotemu_runtime.net.iptables import delete_chain, delete_rule, ensure_chain, iptables
+from wotemu_runtime.net.iptables import iptables, remove_chain, restore_chain
 from wotemu_runtime.net.links import Interface, find_interface
 from wotemu_runtime.net.ports import app_ports
 from wotemu_runtime.net.readiness import read_gateway, wait_for_gateways
@@ -53,26 +53,14 @@ class Redirection:
     def install(self, announcements: dict[str, dict]) -> None:
         from pyroute2 import IPRoute
 
-        ensure_chain(CHAIN, table="mangle")
-        for net in self.networks:
-            interface = self.interfaces[net["name"]].name
-            for _, transport, port in app_ports(self.config):
-                for flag in ("--dport", "--sport"):
-                    iptables(
-                        "-A",
-                        CHAIN,
-                        "-o",
-                        interface,
-                        "-p",
-                        transport,
-                        flag,
-                        str(port),
-                        "-j",
-                        "MARK",
-                        "--set-mark",
-                        hex(FWMARK),
-                        table="mangle",
-                    )
+        mark = ("-j", "MARK", "--set-mark", hex(FWMARK))
+        rules = [
+            ("-o", self.interfaces[net["name"]].name, "-p", transport, flag, str(port), *mark)
+            for net in self.networks
+            for _, transport, port in app_ports(self.config)
+            for flag in ("--dport", "--sport")
+        ]
+        restore_chain(CHAIN, rules, table="mangle")  # hooked up last, once the routes exist
         with IPRoute() as ipr:
             ipr.rule("add", fwmark=FWMARK, table=TABLE, priority=RULE_PRIORITY)
         for net in self.networks:
@@ -138,8 +126,7 @@ class Redirection:
         self._stop.set()
         if self._thread.is_alive():  # not started when install() failed halfway
             self._thread.join()
-        delete_rule(*self.jump, table="mangle")
-        delete_chain(CHAIN, table="mangle")
+        remove_chain(CHAIN, self.jump, table="mangle")
         with IPRoute() as ipr:
             for net in self.networks:
                 with contextlib.suppress(NetlinkError):  # gone with its interface, or never added
