@@ -12,7 +12,7 @@ import threading
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.wotemu_engine import ENGINE_OPTION, engine_api
+from ansible.module_utils.wotemu_engine import ENGINE_OPTION, TASK_LABEL, engine_api, running_containers
 
 DOCUMENTATION = r"""
 module: wotemu_last_words
@@ -38,11 +38,6 @@ containers:
   sample: {"9f2...": {"service": "reader", "task": "k3x...", "lines": ["... records not stored: {}"], "error": null}}
 """
 
-SERVICE_LABEL = "com.docker.swarm.service.name"
-TASK_LABEL = "com.docker.swarm.task.id"
-STACK_LABEL = "com.docker.stack.namespace"
-
-
 def _follow(api, container: str, tail: int, entry: dict) -> None:
     try:
         text = b"".join(api.logs(container, stdout=True, stderr=True, stream=True, follow=True))
@@ -52,12 +47,8 @@ def _follow(api, container: str, tail: int, entry: dict) -> None:
 
 
 def last_words(api, stack: str, services: list[str], tail: int, budget: float) -> dict:
-    wanted = {f"{stack}_{service}": service for service in services}
     found, threads = {}, []
-    for summary in api.containers(filters={"label": f"{STACK_LABEL}={stack}", "status": "running"}):
-        service = wanted.get(summary["Labels"].get(SERVICE_LABEL))
-        if service is None:
-            continue
+    for summary, service in running_containers(api, stack, services):
         entry = {"service": service, "task": summary["Labels"].get(TASK_LABEL), "lines": [], "error": None}
         found[summary["Id"]] = entry
         # One thread per stream: the streams end when their containers exit, in any order.

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.wotemu_engine import ENGINE_OPTION, engine_api
+from ansible.module_utils.wotemu_engine import ENGINE_OPTION, STACK_LABEL, TASK_LABEL, engine_api
 
 DOCUMENTATION = r"""
 module: wotemu_task_containers
@@ -38,10 +38,6 @@ containers:
     {"k3x...": {"container": "9f2...", "created_at": "...", "started_at": "...", "finished_at": "...",
                 "exit_code": 0, "oom_killed": false, "logs_tail": ["2026-... line"], "error": null}}
 """
-
-TASK_LABEL = "com.docker.swarm.task.id"
-STACK_LABEL = "com.docker.stack.namespace"
-
 
 def _read(api, summary: dict, tail: int) -> dict:
     state = api.inspect_container(summary["Id"])["State"]
