@@ -58,7 +58,8 @@ def run(tmp_path_factory):
         try:
             wait_for(log, "s left", process)  # the run phase: every node ready
             time.sleep(5)
-            for service, pause_s in (("gw_cell", 20), ("redis", 15), ("reader", 0)):
+            # Each pause outlasts what the tests allow the fault (traffic back within 10 s).
+            for service, pause_s in (("gw_cell", 12), ("redis", 10), ("reader", 0)):
                 victim = container_of(client, service)
                 killed[service] = {"at": time.time(), "task": victim.labels["com.docker.swarm.task.name"]}
                 victim.kill()
