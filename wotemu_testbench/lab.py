@@ -8,11 +8,18 @@ the path does. Used by the tests and by the fidelity benchmark, on the host (use
 inside user-mode Linux (NetEm, see `uml.py`):
 
     python -m wotemu_testbench.lab run PLAN.json RESULTS.json   # what the UML init runs
+
+A plan run there starts a gateway per step: each is forked from a server that imported the
+gateway's modules once (`Lab(forked_gateways=True)`), since under UML's ptrace a fresh interpreter
+spends about 4 s importing them (redis, pyroute2, pydantic). The gateway's `main` and its argv are
+the same; its start from a fresh interpreter is what every stack run does.
 """
 
 import argparse
 import contextlib
 import json
+import multiprocessing
+import os
 import shutil
 import signal
 import subprocess
@@ -47,8 +54,9 @@ GATEWAY_READY_S = 120
 class Lab:
     """Builds the namespaces on __enter__, removes them and every process it started on __exit__."""
 
-    def __init__(self, prefix: str):
+    def __init__(self, prefix: str, forked_gateways: bool = False):
         self.prefix = prefix
+        self.forked_gateways = forked_gateways
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))  # configs, Redis' socket
         self.ns = {role: f"{prefix}-{role}" for role in ("sw", "g", *NODES)}
         self.procs: list[subprocess.Popen] = []
@@ -189,11 +197,15 @@ class Lab:
         scenario: list[dict] = (),
         links: list[dict] = (),
         **popen,
-    ) -> subprocess.Popen:
+    ) -> "subprocess.Popen | _ForkedGateway":
         """Run the real gateway and wait for its readiness key (set only once shaping is in place)."""
         path = self.config_file("gateway", self.gateway_config(netem, scenario, links))
-        argv = self._resolving(links, [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path])
-        proc = self.spawn("g", argv, **popen)
+        if self.forked_gateways and not links and not popen:
+            proc = _ForkedGateway(self.ns["g"], ["gateway", "--config", path])
+            self.procs.append(proc)
+        else:
+            argv = [sys.executable, "-m", "wotemu_runtime", "gateway", "--config", path]
+            proc = self.spawn("g", self._resolving(links, argv), **popen)
         key = keys.gateway(RUN_ID, NETWORK)
 
         def ready() -> bool:
@@ -309,6 +321,50 @@ class Lab:
             raise RuntimeError(f"{argv} in {role} exited with {proc.returncode}")
 
 
+_GATEWAY_SERVER = multiprocessing.get_context("forkserver")
+_GATEWAY_SERVER.set_forkserver_preload(["wotemu_runtime.cli", "wotemu_runtime.net.gateway"])
+
+
+def _gateway_main(namespace: str, argv: list[str]) -> None:
+    netns.setns(namespace, flags=0)
+    os.chdir(REPO)
+    from wotemu_runtime.cli import main
+
+    sys.exit(main(argv))
+
+
+class _ForkedGateway:
+    """`wotemu gateway` in a child of the preloaded server, with the calls of subprocess.Popen that
+    the lab makes on its processes."""
+
+    def __init__(self, namespace: str, argv: list[str]):
+        self.process = _GATEWAY_SERVER.Process(target=_gateway_main, args=(namespace, argv), daemon=True)
+        self.process.start()
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+    def poll(self) -> int | None:
+        return self.process.exitcode
+
+    def send_signal(self, signum: int) -> None:
+        if self.process.exitcode is None:
+            os.kill(self.process.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        self.process.join(timeout)
+        if self.process.exitcode is None:
+            raise subprocess.TimeoutExpired("wotemu gateway", timeout)
+        return self.process.exitcode
+
+
 def _probe(*args) -> list[str]:
     return [sys.executable, "-m", "wotemu_testbench.probe", *map(str, args)]
 
@@ -404,7 +460,7 @@ def main(argv: list[str]) -> None:
         _round(args.source, args.peer, args.count, args.interval)
         return
     plan = json.loads(Path(args.plan).read_text())
-    with Lab(args.prefix) as lab:
+    with Lab(args.prefix, forked_gateways=True) as lab:
         steps = run_plan(lab, plan)
         # What each gateway reported about itself (backend, unhonoured parameters), in step order.
         gateways = [
