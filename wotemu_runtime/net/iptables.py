@@ -29,9 +29,9 @@ def restore_chain(
 ) -> None:
     """Replace the rules of `chain` in one atomic step: one iptables-restore, not one iptables per
     rule (each call costs a process and a full table round trip: under user-mode Linux's ptrace,
-    going from 22 calls to 4 took a gateway's start from 9-10 s to 5.3 s). Declaring the chain creates or flushes it; --noflush leaves
-    every other chain as it is. `hook`, a rule in another chain that jumps here (such as
-    `-I FORWARD 1 ... -j chain`), is added in the same step."""
+    going from 22 calls to 4 took a gateway's start from 9-10 s to 5.3 s). Declaring the chain
+    creates or flushes it; --noflush leaves every other chain as it is. `hook`, a rule in another
+    chain that jumps here (such as `-I FORWARD 1 ... -j chain`), is added in the same step."""
     lines = [
         f":{chain} - [0:0]",
         *(_restore_line(("-A", chain, *rule)) for rule in rules),
