@@ -4,6 +4,7 @@ import gzip
 import json
 import multiprocessing
 import random
+import socket
 import statistics
 import sys
 import threading
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from wotemu_runtime.contract.conditions import DEFAULTS, one_way_loss
+from wotemu_runtime.contract.ports import PORTS
 from wotemu_runtime.control import runinfo
 from wotemu_runtime.control.probes import (
     ACROSS_A_CHANGE,
@@ -49,6 +51,8 @@ def test_echoes_come_back_paced_and_bounded_with_each_way_timed():
         sent, answers = measure("127.0.0.1", "127.0.0.1", 20, 0.01, threading.Event())
     finally:
         responder.close()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:  # close() freed the port
+        again.bind(("0.0.0.0", PORTS["probe"]))
     assert sent == 20 and len(answers) == 20
     for rtt, forward, back in answers:
         assert 0 < rtt < 50

@@ -18,6 +18,7 @@ its receipt) on the peer's, so it needs no shared clock, and neither end's sched
 node's app holds the responder's thread up by a millisecond or more: that is not the network).
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -82,21 +83,31 @@ class Responder:
     def __init__(self):
         self.sock = timestamped_socket()
         self.sock.bind(("0.0.0.0", PORTS["probe"]))
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="probe-responder", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while True:
+        while not self._closing.is_set():
             try:
                 data, received, sender = receive(self.sock)
+                if self._closing.is_set():
+                    return
                 if len(data) == PAYLOAD.size:
                     data = data[: -STAMPS.size] + STAMPS.pack(received, time.time_ns())
                 self.sock.sendto(data, sender)
-            except OSError:  # closed
+            except OSError:  # shut down
                 return
 
     def close(self) -> None:
-        self.sock.close()  # wakes recvfrom with an error: the thread ends
+        """Ends the thread, then frees the port. A socket closed under a thread blocked in recvmsg
+        stays bound until that call returns (the kernel holds the file), so reading is shut down
+        first: that wakes the thread even on an unconnected socket (which answers ENOTCONN)."""
+        self._closing.set()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(5)
+        self.sock.close()
 
 
 def measure(
