@@ -16,6 +16,7 @@ from wotpy.wot.servient import Servient
 
 from wotemu_runtime.contract.ports import WOTPY_PROTOCOLS
 from wotemu_runtime.node import wotpy_fixes
+from wotemu_runtime.node.window import RunEnd
 
 
 def _error_text(ex: BaseException) -> str:
@@ -64,19 +65,19 @@ def _observed(writer, observable, fields: dict):
 class TimedClient:
     """A proxy around one protocol binding client that records what passes through it.
 
-    Once `run_over` is set (the run's end, see wotemu_runtime/node/window.py), a new call never
+    Once the run is over (its end passed, see wotemu_runtime/node/window.py), a new call never
     starts: it waits until the stop cancels it, so no interaction of the teardown is measured.
     Calls already under way finish and are recorded.
     """
 
-    def __init__(self, inner, writer, run_over: asyncio.Event):
+    def __init__(self, inner, writer, run_end: RunEnd):
         self._inner = inner
         self._writer = writer
-        self._run_over = run_over
+        self._run_end = run_end
         self._protocol = WOTPY_PROTOCOLS[inner.protocol]
 
     async def _call(self, start, fields: dict):
-        if self._run_over.is_set():
+        if self._run_end.over():
             await asyncio.get_running_loop().create_future()  # never resolved: cancelled by the stop
         return await _timed(self._writer, start(), fields)
 
@@ -120,10 +121,10 @@ class TimedServient(Servient):
     def __init__(self, writer, **kwargs):
         super().__init__(**kwargs)
         self.metrics_writer = writer
-        self.run_over = asyncio.Event()
+        self.run_end = RunEnd()
 
     def select_client(self, td, name):
-        return TimedClient(super().select_client(td, name), self.metrics_writer, self.run_over)
+        return TimedClient(super().select_client(td, name), self.metrics_writer, self.run_end)
 
 
 class TimedExposedThing(ExposedThing):

@@ -104,7 +104,7 @@ async def _cancel(task: asyncio.Task) -> None:
 async def _serve(config: dict, func, params: dict, writer: MetricsWriter) -> int:
     from wotemu_runtime.node.instrument import TimedExposedThing
     from wotemu_runtime.node.servient import build_servient
-    from wotemu_runtime.node.window import close_at_run_end
+    from wotemu_runtime.node.window import watch_run_end
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -122,7 +122,7 @@ async def _serve(config: dict, func, params: dict, writer: MetricsWriter) -> int
     )
 
     app_task = asyncio.create_task(func(wot, AppConf(config, writer), loop, **params))
-    end_task = asyncio.create_task(close_at_run_end(config, servient.run_over))
+    end_task = asyncio.create_task(watch_run_end(config, servient.run_end))
     stop_task = asyncio.create_task(stop.wait())
     code = 0
     try:
