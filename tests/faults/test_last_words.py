@@ -1,5 +1,6 @@
-"""The stop's follower (roles/results/library/wotemu_last_words.py) gets a container's last words
-even though the container is removed right after it exits, as Swarm removes a scaled-down one."""
+"""The stop's modules on a node's engine: the follower (roles/results/library/wotemu_last_words.py)
+gets a container's last words even though the container is removed right after it exits, as Swarm
+removes a scaled-down one; the signaller (wotemu_signal_containers.py) stops exactly the wave's."""
 
 import importlib.util
 import sys
@@ -26,27 +27,27 @@ def _load(name: str, path):
     return loaded
 
 
-def module():
+def module(name: str = "wotemu_last_words"):
     """The module as Ansible ships it: with its role's module_utils under ansible.module_utils."""
     role = ROOT / "roles" / "results"
     _load("ansible.module_utils.wotemu_engine", role / "module_utils" / "wotemu_engine.py")
-    return _load("wotemu_last_words", role / "library" / "wotemu_last_words.py")
+    return _load(name, role / "library" / f"{name}.py")
+
+
+def _labelled(client: docker.DockerClient, service: str, **run):
+    """A container labelled as a task of the stack's `service` (the labels the stop's modules read)."""
+    labels = {"com.docker.stack.namespace": STACK, "com.docker.swarm.service.name": f"{STACK}_{service}"}
+    name = f"{STACK}-{service}"
+    return client.containers.run(
+        image_tag(), ["-c", SCRIPT], entrypoint="sh", labels=labels, detach=True, name=name, **run
+    )
 
 
 @pytest.mark.docker
 def test_last_words_of_a_container_removed_as_it_exits():
     require_command("docker")
     client = docker.from_env()
-    labels = {"com.docker.stack.namespace": STACK, "com.docker.swarm.service.name": f"{STACK}_reader"}
-    container = client.containers.run(
-        image_tag(),
-        ["-c", SCRIPT],
-        entrypoint="sh",
-        labels=labels,
-        environment={"WORDS": LAST_WORDS},
-        detach=True,
-        name=f"{STACK}-reader",
-    )
+    container = _labelled(client, "reader", environment={"WORDS": LAST_WORDS})
     try:
         found = {}
         api = docker.APIClient(timeout=None)
@@ -65,3 +66,24 @@ def test_last_words_of_a_container_removed_as_it_exits():
     (entry,) = found.values()
     assert entry["service"] == "reader" and entry["error"] is None
     assert entry["lines"][-1] == LAST_WORDS
+
+
+@pytest.mark.docker
+def test_the_signaller_stops_the_waves_containers_and_no_other():
+    require_command("docker")
+    client = docker.from_env()
+    wave, store = _labelled(client, "reader"), _labelled(client, "redis")
+    try:
+        signaller = module("wotemu_signal_containers")
+        api = docker.APIClient(timeout=10)
+        assert signaller.signal_containers(api, STACK, ["reader"], "SIGTERM", check_mode=True) == [wave.id]
+        wave.reload()
+        assert wave.status == "running"  # check mode signals nothing
+        assert signaller.signal_containers(api, STACK, ["reader"], "SIGTERM", check_mode=False) == [wave.id]
+        assert wave.wait(timeout=10)["StatusCode"] == 0  # its TERM trap ran: a clean exit
+        store.reload()
+        assert store.status == "running"
+        assert signaller.signal_containers(api, STACK, ["reader"], "SIGTERM", check_mode=False) == []
+    finally:
+        for container in (wave, store):
+            container.remove(force=True)

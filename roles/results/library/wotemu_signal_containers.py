@@ -35,6 +35,23 @@ signalled:
 """
 
 
+def signal_containers(api, stack: str, services: list[str], signum: str, check_mode: bool) -> list[str]:
+    """The ids of the containers signalled (in check mode: that would be)."""
+    import docker
+
+    signalled = []
+    for summary, _ in list(running_containers(api, stack, services)):
+        if not check_mode:
+            try:
+                api.kill(summary["Id"], signal=signum)
+            except docker.errors.APIError as ex:  # it exited (or went) since it was listed
+                if ex.status_code not in (404, 409):
+                    raise
+                continue
+        signalled.append(summary["Id"])
+    return signalled
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -47,25 +64,13 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    signalled = []
+    api = engine_api(module, timeout=params["timeout"])
     try:
-        import docker
-
-        api = engine_api(module, timeout=params["timeout"])
-        for summary, _ in list(running_containers(api, params["stack"], params["services"])):
-            if not module.check_mode:
-                try:
-                    api.kill(summary["Id"], signal=params["signal"])
-                except docker.errors.APIError as ex:  # it exited (or went) since it was listed
-                    if ex.status_code not in (404, 409):
-                        raise
-                    continue
-            signalled.append(summary["Id"])
-    except Exception as ex:  # noqa: BLE001 - the engine itself cannot be reached: say so, plainly
-        module.fail_json(
-            msg=f"Cannot signal the containers of stack {params['stack']}: {type(ex).__name__}: {ex}",
-            signalled=signalled,
+        signalled = signal_containers(
+            api, params["stack"], params["services"], params["signal"], module.check_mode
         )
+    except Exception as ex:  # noqa: BLE001 - the engine itself cannot be reached: say so, plainly
+        module.fail_json(msg=f"Cannot signal the containers of stack {params['stack']}: {type(ex).__name__}: {ex}")
     module.exit_json(changed=bool(signalled), signalled=signalled)
 
 
