@@ -40,7 +40,7 @@ def signal_containers(api, stack: str, services: list[str], signum: str, check_m
     import docker
 
     signalled = []
-    for summary, _ in list(running_containers(api, stack, services)):
+    for summary, _ in running_containers(api, stack, services):
         if not check_mode:
             try:
                 api.kill(summary["Id"], signal=signum)

@@ -13,6 +13,7 @@ def engine_api(module, timeout):
         module.fail_json(msg="The Docker SDK for Python (`docker`) is not installed in this node's Python")
     return docker.APIClient(base_url=module.params["docker_host"], timeout=timeout)
 
+
 SERVICE_LABEL = "com.docker.swarm.service.name"
 TASK_LABEL = "com.docker.swarm.task.id"
 STACK_LABEL = "com.docker.stack.namespace"
